@@ -1,0 +1,317 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// MaxOperations is the most operations one Agenda may hold. With outputs bounded by
+// OutputSpec.maxBytes (at most 4096, default 1024) the Agenda stays well below etcd's
+// 1.5 MB object limit.
+const MaxOperations = 1000
+
+// Operation is one step of an Agenda, run in its own Pod.
+type Operation struct {
+	// name identifies the operation within the Agenda; other operations reference its
+	// output as @<name.out>.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +kubebuilder:validation:Pattern=`^[A-Za-z0-9]([-A-Za-z0-9_]*[A-Za-z0-9])?$`
+	// +required
+	Name string `json:"name"`
+
+	// type names the HandlerType that runs the operation.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +required
+	Type string `json:"type"`
+
+	// payload is the handler's input: any JSON. References such as @<probe.out::/duration>
+	// are resolved before the Pod starts.
+	// +optional
+	Payload *apiextensionsv1.JSON `json:"payload,omitempty"`
+
+	// params are the operation's free-form parameters, as in the original POP; a
+	// comma-separated params.dependsOn adds dependencies like dependsOn does.
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	Params *apiextensionsv1.JSON `json:"params,omitempty"`
+
+	// dependsOn names operations that must succeed before this one starts, in addition to
+	// every operation whose output the payload references.
+	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:items:MaxLength=63
+	// +listType=set
+	// +optional
+	DependsOn []string `json:"dependsOn,omitempty"`
+
+	// retries overrides the HandlerType's retry limit for this operation.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Retries *int32 `json:"retries,omitempty"`
+
+	// timeout overrides the HandlerType's limit on one attempt.
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// resources override the HandlerType's container resources for this operation.
+	// +optional
+	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// RerunMode says which operations a rerun resets.
+// +kubebuilder:validation:Enum=All;Operations;FromFailure
+type RerunMode string
+
+const (
+	// RerunAll resets every operation.
+	RerunAll RerunMode = "All"
+	// RerunOperations resets the named operations and, cascading, all their dependents.
+	RerunOperations RerunMode = "Operations"
+	// RerunFromFailure resets failed and not-yet-run operations, keeping succeeded ones.
+	RerunFromFailure RerunMode = "FromFailure"
+)
+
+// RerunSpec requests a rerun declaratively: each new id runs once.
+// +kubebuilder:validation:XValidation:rule="self.mode != 'Operations' || (has(self.operations) && size(self.operations) > 0)",message="mode Operations needs at least one operation"
+type RerunSpec struct {
+	// id identifies this request; set a new value to rerun again. The controller records
+	// the last id it acted on in status.observedRerunID.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	ID string `json:"id"`
+
+	// mode is what to reset: All, Operations (with their dependents) or FromFailure.
+	// +kubebuilder:default=FromFailure
+	// +optional
+	Mode RerunMode `json:"mode,omitempty"`
+
+	// operations are the operations to reset when mode is Operations.
+	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:items:MaxLength=63
+	// +listType=set
+	// +optional
+	Operations []string `json:"operations,omitempty"`
+}
+
+// AgendaSpec is a workflow: a DAG of operations and the parameters they share.
+type AgendaSpec struct {
+	// params are the Agenda's parameters, referenced as @<agenda.params::/key>; the
+	// params defaultInsight and dependsOn keep their original POP meaning.
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	Params *apiextensionsv1.JSON `json:"params,omitempty"`
+
+	// operations are the steps of the workflow; names are unique.
+	// +kubebuilder:validation:MinItems=1
+	// +kubebuilder:validation:MaxItems=1000
+	// +listType=map
+	// +listMapKey=name
+	// +required
+	Operations []Operation `json:"operations"`
+
+	// priority orders the Agenda in a Priority Insight: higher first.
+	// +kubebuilder:validation:Minimum=-1000000
+	// +kubebuilder:validation:Maximum=1000000
+	// +kubebuilder:default=0
+	// +optional
+	Priority int32 `json:"priority"`
+
+	// insight names the Insight (in the Agenda's namespace) to queue in, bypassing
+	// matching.
+	// +kubebuilder:validation:MaxLength=253
+	// +optional
+	Insight string `json:"insight,omitempty"`
+
+	// cancel stops the Agenda: pending, it leaves its queue; running, its Pods are deleted.
+	// The Agenda then ends Failed with reason Cancelled. It cannot be undone, only rerun.
+	// +optional
+	Cancel bool `json:"cancel,omitempty"`
+
+	// rerun requests a rerun of a finished Agenda.
+	// +optional
+	Rerun *RerunSpec `json:"rerun,omitempty"`
+
+	// ttlSecondsAfterFinished deletes the Agenda (and its Pods) this long after it finished.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	TTLSecondsAfterFinished *int32 `json:"ttlSecondsAfterFinished,omitempty"`
+}
+
+// AgendaPhase summarises an Agenda's conditions for printer columns.
+// +kubebuilder:validation:Enum=Pending;Queued;Running;Succeeded;Failed;Cancelled
+type AgendaPhase string
+
+const (
+	PhasePending   AgendaPhase = "Pending"
+	PhaseQueued    AgendaPhase = "Queued"
+	PhaseRunning   AgendaPhase = "Running"
+	PhaseSucceeded AgendaPhase = "Succeeded"
+	PhaseFailed    AgendaPhase = "Failed"
+	PhaseCancelled AgendaPhase = "Cancelled"
+)
+
+// OperationState is where one operation stands.
+// +kubebuilder:validation:Enum=Waiting;Executing;Succeeded;Failed;Skipped
+type OperationState string
+
+const (
+	// OperationWaiting: its dependencies are not all complete yet, or it waits for a retry.
+	OperationWaiting OperationState = "Waiting"
+	// OperationExecuting: a Pod of its current attempt exists.
+	OperationExecuting OperationState = "Executing"
+	// OperationSucceeded: its output is recorded.
+	OperationSucceeded OperationState = "Succeeded"
+	// OperationFailed: its last attempt failed.
+	OperationFailed OperationState = "Failed"
+	// OperationSkipped: it will never run because a dependency failed or the Agenda was
+	// cancelled.
+	OperationSkipped OperationState = "Skipped"
+)
+
+// OperationStatus is the observed state of one operation.
+type OperationStatus struct {
+	// name is the operation's name.
+	// +required
+	Name string `json:"name"`
+
+	// state is Waiting, Executing, Succeeded, Failed or Skipped.
+	// +required
+	State OperationState `json:"state"`
+
+	// attempts is the number of Pods started for the operation so far.
+	// +optional
+	Attempts int32 `json:"attempts,omitempty"`
+
+	// pod is the name of the current attempt's Pod.
+	// +optional
+	Pod string `json:"pod,omitempty"`
+
+	// startTime is when the current attempt's Pod was created.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+
+	// completionTime is when the operation reached Succeeded, Failed or Skipped.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+
+	// nextAttemptTime is when a retry waiting for its backoff will start.
+	// +optional
+	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
+
+	// progress is the handler's reported progress, 0–100.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	Progress int32 `json:"progress,omitempty"`
+
+	// output is the handler's output (bounded by the HandlerType's outputs.maxBytes).
+	// +optional
+	Output *apiextensionsv1.JSON `json:"output,omitempty"`
+
+	// message explains the state, e.g. why an attempt failed.
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	Message string `json:"message,omitempty"`
+}
+
+// AgendaStatus is the observed state of an Agenda.
+type AgendaStatus struct {
+	// observedGeneration is the generation the status was computed from.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// phase summarises the conditions: Pending, Queued, Running, Succeeded, Failed or
+	// Cancelled.
+	// +optional
+	Phase AgendaPhase `json:"phase,omitempty"`
+
+	// conditions are the contract: Accepted, Queued, Admitted, Running, Succeeded, Failed.
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=16
+	// +optional
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// insight is the Insight the Agenda is queued in or was admitted by.
+	// +optional
+	Insight string `json:"insight,omitempty"`
+
+	// queuePosition is the Agenda's 1-based place in its Insight's queue while pending.
+	// +optional
+	QueuePosition *int32 `json:"queuePosition,omitempty"`
+
+	// admissionTime is when the scheduler admitted the Agenda.
+	// +optional
+	AdmissionTime *metav1.Time `json:"admissionTime,omitempty"`
+
+	// startTime is when the first operation's Pod was created.
+	// +optional
+	StartTime *metav1.Time `json:"startTime,omitempty"`
+
+	// completionTime is when the Agenda succeeded, failed or was cancelled.
+	// +optional
+	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
+
+	// percentComplete is the share of operations complete, weighted by their progress.
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	PercentComplete int32 `json:"percentComplete"`
+
+	// observedRerunID is the spec.rerun.id last acted on.
+	// +optional
+	ObservedRerunID string `json:"observedRerunID,omitempty"`
+
+	// operations is the state of each operation.
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=1000
+	// +optional
+	Operations []OperationStatus `json:"operations,omitempty"`
+}
+
+// Agenda is a workflow: a DAG of operations admitted as a whole by an Insight, each
+// operation run in its own Pod once the values it references exist. Its namespace is the
+// customer.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:shortName=ag,categories=pop
+// +kubebuilder:printcolumn:name="Phase",type=string,JSONPath=`.status.phase`
+// +kubebuilder:printcolumn:name="Insight",type=string,JSONPath=`.status.insight`
+// +kubebuilder:printcolumn:name="Progress",type=integer,JSONPath=`.status.percentComplete`
+// +kubebuilder:printcolumn:name="Priority",type=integer,JSONPath=`.spec.priority`,priority=1
+// +kubebuilder:printcolumn:name="Position",type=integer,JSONPath=`.status.queuePosition`,priority=1
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type Agenda struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is the workflow.
+	// +required
+	Spec AgendaSpec `json:"spec"`
+
+	// status is the workflow's observed state.
+	// +optional
+	Status AgendaStatus `json:"status,omitempty"`
+}
+
+// AgendaList is a list of Agendas.
+// +kubebuilder:object:root=true
+type AgendaList struct {
+	metav1.TypeMeta `json:",inline"`
+	// +optional
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Agenda `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Agenda{}, &AgendaList{})
+}

@@ -1,0 +1,71 @@
+package v1alpha1
+
+// Labels and annotations POP reads and writes. The customer label is trusted only on
+// namespaces, which customers cannot edit.
+const (
+	// CustomerLabel on a namespace names the customer (tenant) that owns it. Fairness shares
+	// capacity by this id; a namespace without it counts as a customer named after itself.
+	CustomerLabel = "pop.dev/customer"
+	// AgendaLabel on a handler Pod names the Agenda it runs for.
+	AgendaLabel = "pop.dev/agenda"
+	// OperationLabel on a handler Pod names the operation it runs.
+	OperationLabel = "pop.dev/operation"
+	// AttemptLabel on a handler Pod gives the attempt number, starting at 1.
+	AttemptLabel = "pop.dev/attempt"
+	// ReportPayloadAnnotation is where POP-compatible handlers write their output.
+	ReportPayloadAnnotation = "pop.report.payload"
+	// ReportProgressAnnotation is where POP-compatible handlers write their progress (0–100).
+	ReportProgressAnnotation = "pop.report.progress"
+)
+
+// Agenda condition types. Conditions are the contract; status.phase only summarises them.
+const (
+	// AgendaAccepted is True once the Agenda passed validation and every HandlerType it
+	// names exists; False with the reason otherwise.
+	AgendaAccepted = "Accepted"
+	// AgendaQueued is True while the Agenda waits in an Insight's queue.
+	AgendaQueued = "Queued"
+	// AgendaAdmitted is True once the scheduler admitted the Agenda; it stays True until the
+	// Agenda finishes, holding its place in the Insight's capacity.
+	AgendaAdmitted = "Admitted"
+	// AgendaRunning is True while at least one operation is executing.
+	AgendaRunning = "Running"
+	// AgendaSucceeded is True when every operation completed successfully.
+	AgendaSucceeded = "Succeeded"
+	// AgendaFailed is True when an operation failed after its last attempt, or the Agenda was
+	// cancelled.
+	AgendaFailed = "Failed"
+)
+
+// Agenda condition reasons.
+const (
+	ReasonValid                = "Valid"
+	ReasonInvalidSpec          = "InvalidSpec"
+	ReasonHandlerTypeMissing   = "HandlerTypeMissing"
+	ReasonNoMatchingInsight    = "NoMatchingInsight"
+	ReasonWaitingForCapacity   = "WaitingForCapacity"
+	ReasonInsightPaused        = "InsightPaused"
+	ReasonAdmittedByScheduler  = "AdmittedByScheduler"
+	ReasonOperationsExecuting  = "OperationsExecuting"
+	ReasonAllOperationsSucceed = "AllOperationsSucceeded"
+	ReasonOperationFailed      = "OperationFailed"
+	ReasonOperationTimedOut    = "OperationTimedOut"
+	ReasonCancelled            = "Cancelled"
+	ReasonRerunRequested       = "RerunRequested"
+)
+
+// Insight condition types.
+const (
+	// InsightReady is True when the Insight's spec is usable and the scheduler holds its queue.
+	InsightReady = "Ready"
+	// InsightPausedCondition is True while spec.paused stops admissions.
+	InsightPausedCondition = "Paused"
+	// InsightAtCapacity is True while admitted Agendas fill spec.capacity.
+	InsightAtCapacity = "AtCapacity"
+)
+
+// HandlerType condition types.
+const (
+	// HandlerTypeReady is True when the HandlerType's spec is usable for building Pods.
+	HandlerTypeReady = "Ready"
+)

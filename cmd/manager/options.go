@@ -1,0 +1,81 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// options are the manager's command-line settings.
+type options struct {
+	metricsAddr             string
+	probeAddr               string
+	leaderElect             bool
+	leaderElectionID        string
+	leaderElectionNamespace string
+	leaseDuration           time.Duration
+	namespaces              string
+	qps                     float64
+	burst                   int
+	maxConcurrentReconciles int
+}
+
+func defaultOptions() options {
+	return options{
+		metricsAddr:      ":8080",
+		probeAddr:        ":8081",
+		leaderElectionID: "pop-manager.pop.dev",
+		leaseDuration:    15 * time.Second,
+		// client-go's defaults (5 QPS, burst 10) are what cap peer operators' throughput;
+		// POP writes a status per operation transition, so it needs far more.
+		qps:                     500,
+		burst:                   1000,
+		maxConcurrentReconciles: 8,
+	}
+}
+
+func (o *options) bindFlags(fs *flag.FlagSet) {
+	fs.StringVar(&o.metricsAddr, "metrics-bind-address", o.metricsAddr,
+		"Address the Prometheus metrics endpoint binds to; 0 disables it.")
+	fs.StringVar(&o.probeAddr, "health-probe-bind-address", o.probeAddr,
+		"Address the /healthz and /readyz probes bind to.")
+	fs.BoolVar(&o.leaderElect, "leader-elect", o.leaderElect,
+		"Elect a leader so that only one replica schedules and reconciles at a time.")
+	fs.StringVar(&o.leaderElectionID, "leader-election-id", o.leaderElectionID,
+		"Name of the Lease used for leader election.")
+	fs.StringVar(&o.leaderElectionNamespace, "leader-election-namespace", o.leaderElectionNamespace,
+		"Namespace of the leader-election Lease; the manager's own namespace when empty.")
+	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", o.leaseDuration,
+		"How long a leader's Lease is valid without renewal.")
+	fs.StringVar(&o.namespaces, "namespaces", o.namespaces,
+		"Comma-separated namespaces to watch; all namespaces when empty.")
+	fs.Float64Var(&o.qps, "kube-api-qps", o.qps, "Queries per second allowed to the API server.")
+	fs.IntVar(&o.burst, "kube-api-burst", o.burst, "Burst of queries allowed to the API server.")
+	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", o.maxConcurrentReconciles,
+		"Reconciles each controller runs in parallel.")
+}
+
+// watchedNamespaces splits the --namespaces flag, dropping blanks and duplicates.
+func (o *options) watchedNamespaces() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, ns := range strings.Split(o.namespaces, ",") {
+		ns = strings.TrimSpace(ns)
+		if ns != "" && !seen[ns] {
+			seen[ns] = true
+			out = append(out, ns)
+		}
+	}
+	return out
+}
+
+func (o *options) validate() error {
+	if o.qps <= 0 || o.burst <= 0 {
+		return fmt.Errorf("--kube-api-qps and --kube-api-burst must be positive, got %v and %d", o.qps, o.burst)
+	}
+	if o.maxConcurrentReconciles < 1 {
+		return fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
+	}
+	return nil
+}

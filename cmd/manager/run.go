@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/controllers"
+)
+
+// newScheme registers the built-in kinds and POP's own.
+func newScheme() (*runtime.Scheme, error) {
+	scheme := runtime.NewScheme()
+	if err := clientgoscheme.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	if err := popv1.AddToScheme(scheme); err != nil {
+		return nil, err
+	}
+	return scheme, nil
+}
+
+// managerOptions turns command-line options into controller-runtime's.
+func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
+	mo := ctrl.Options{
+		Scheme:                        scheme,
+		Metrics:                       metricsserver.Options{BindAddress: o.metricsAddr},
+		HealthProbeBindAddress:        o.probeAddr,
+		LeaderElection:                o.leaderElect,
+		LeaderElectionID:              o.leaderElectionID,
+		LeaderElectionNamespace:       o.leaderElectionNamespace,
+		LeaseDuration:                 &o.leaseDuration,
+		LeaderElectionReleaseOnCancel: true,
+	}
+	if ns := o.watchedNamespaces(); len(ns) > 0 {
+		mo.Cache.DefaultNamespaces = map[string]cache.Config{}
+		for _, n := range ns {
+			mo.Cache.DefaultNamespaces[n] = cache.Config{}
+		}
+	}
+	return mo
+}
+
+// run builds the manager, registers the controllers that exist, and blocks until ctx ends.
+func run(ctx context.Context, o options) error {
+	log := ctrl.Log.WithName("setup")
+	if err := o.validate(); err != nil {
+		return err
+	}
+	scheme, err := newScheme()
+	if err != nil {
+		return fmt.Errorf("building scheme: %w", err)
+	}
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return fmt.Errorf("loading kubeconfig: %w", err)
+	}
+	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
+
+	mgr, err := ctrl.NewManager(cfg, managerOptions(o, scheme))
+	if err != nil {
+		return fmt.Errorf("creating manager: %w", err)
+	}
+	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: o.maxConcurrentReconciles}); err != nil {
+		return err
+	}
+	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding health check: %w", err)
+	}
+	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+		return fmt.Errorf("adding ready check: %w", err)
+	}
+	log.Info("Starting manager", "namespaces", o.watchedNamespaces(), "leaderElection", o.leaderElect)
+	return mgr.Start(ctx)
+}
