@@ -19,7 +19,7 @@ generate: ## Write deepcopy code for the API types.
 
 .PHONY: manifests
 manifests: ## Write CRDs into config/crd/bases and RBAC into config/rbac.
-	$(CONTROLLER_GEN) crd rbac:roleName=pop-manager-role paths=./api/... paths=./controllers/... paths=./internal/... \
+	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths=./api/... paths=./controllers/... paths=./internal/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
 
 .PHONY: verify-generated

@@ -123,8 +123,9 @@ type AgendaSpec struct {
 	// +optional
 	Priority int32 `json:"priority"`
 
-	// insight names the Insight (in the Agenda's namespace) to queue in, bypassing
-	// matching.
+	// insight names the Insight to queue in, bypassing matching: "name" looks in the
+	// Agenda's namespace, then in the operator's; "namespace/name" is explicit. The Insight's
+	// namespaceSelector must still select the Agenda's namespace.
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	Insight string `json:"insight,omitempty"`
