@@ -77,7 +77,7 @@ const (
 )
 
 // RerunSpec requests a rerun declaratively: each new id runs once.
-// +kubebuilder:validation:XValidation:rule="self.mode != 'Operations' || (has(self.operations) && size(self.operations) > 0)",message="mode Operations needs at least one operation"
+// +kubebuilder:validation:XValidation:rule="self.mode != 'Operations' || (has(self.operations) && size(self.operations) > 0)",message="mode Operations needs at least one operation",fieldPath=".operations"
 type RerunSpec struct {
 	// id identifies this request; set a new value to rerun again. The controller records
 	// the last id it acted on in status.observedRerunID.

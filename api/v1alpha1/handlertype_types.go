@@ -71,7 +71,7 @@ type RetrySpec struct {
 }
 
 // HandlerTypeSpec registers an operation type: the container that runs it and how.
-// +kubebuilder:validation:XValidation:rule="!has(self.outputs) || self.outputs.mode != 'Annotation' || has(self.serviceAccountName)",message="outputs.mode Annotation needs serviceAccountName: the handler patches its own Pod"
+// +kubebuilder:validation:XValidation:rule="!has(self.outputs) || self.outputs.mode != 'Annotation' || has(self.serviceAccountName)",message="outputs.mode Annotation needs serviceAccountName: the handler patches its own Pod",fieldPath=".outputs.mode"
 type HandlerTypeSpec struct {
 	// image is the container image that runs operations of this type.
 	// +kubebuilder:validation:MinLength=1

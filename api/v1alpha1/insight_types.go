@@ -50,9 +50,9 @@ type PriorityAging struct {
 
 // InsightSpec is a queue of Agendas and the rules that route Agendas into it.
 // Matching fields combine with AND; a field left empty matches everything.
-// +kubebuilder:validation:XValidation:rule="self.paused || self.capacity >= 1",message="capacity must be at least 1 unless the Insight is paused"
-// +kubebuilder:validation:XValidation:rule="!has(self.aging) || self.algorithm == 'Priority'",message="aging applies to the Priority algorithm only"
-// +kubebuilder:validation:XValidation:rule="!has(self.customerWeights) || self.algorithm == 'Fairness'",message="customerWeights apply to the Fairness algorithm only"
+// +kubebuilder:validation:XValidation:rule="self.paused || self.capacity >= 1",message="capacity must be at least 1 unless the Insight is paused",fieldPath=".capacity"
+// +kubebuilder:validation:XValidation:rule="!has(self.aging) || self.algorithm == 'Priority'",message="aging applies to the Priority algorithm only",fieldPath=".aging"
+// +kubebuilder:validation:XValidation:rule="!has(self.customerWeights) || self.algorithm == 'Fairness'",message="customerWeights apply to the Fairness algorithm only",fieldPath=".customerWeights"
 type InsightSpec struct {
 	// algorithm orders pending Agendas: FIFO, Fairness or Priority.
 	// +kubebuilder:default=FIFO
@@ -65,12 +65,12 @@ type InsightSpec struct {
 	// +kubebuilder:validation:Maximum=100000
 	// +kubebuilder:default=1
 	// +optional
-	Capacity int32 `json:"capacity"`
+	Capacity *int32 `json:"capacity,omitempty"`
 
 	// paused stops admissions; admitted Agendas run on.
 	// +kubebuilder:default=false
 	// +optional
-	Paused bool `json:"paused"`
+	Paused bool `json:"paused,omitempty"`
 
 	// default marks the catch-all Insight for Agendas that no other Insight matches.
 	// +optional
@@ -133,6 +133,15 @@ type InsightSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	PriorityClassName string `json:"priorityClassName,omitempty"`
+}
+
+// CapacityOrDefault is spec.capacity, or its default 1 when unset (the API server defaults
+// it; objects built in memory may not have been through it).
+func (s *InsightSpec) CapacityOrDefault() int32 {
+	if s.Capacity == nil {
+		return 1
+	}
+	return *s.Capacity
 }
 
 // InsightStatus is the observed state of an Insight's queue.
