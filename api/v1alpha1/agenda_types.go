@@ -312,7 +312,3 @@ type AgendaList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Agenda `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Agenda{}, &AgendaList{})
-}

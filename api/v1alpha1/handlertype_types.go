@@ -185,7 +185,3 @@ type HandlerTypeList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []HandlerType `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&HandlerType{}, &HandlerTypeList{})
-}

@@ -202,7 +202,3 @@ type InsightList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Insight `json:"items"`
 }
-
-func init() {
-	SchemeBuilder.Register(&Insight{}, &InsightList{})
-}

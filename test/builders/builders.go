@@ -31,7 +31,7 @@ func MakeAgenda(name, namespace string) *AgendaWrapper {
 }
 
 // Obj returns the built Agenda.
-func (w *AgendaWrapper) Obj() *popv1.Agenda { return w.Agenda.DeepCopy() }
+func (w *AgendaWrapper) Obj() *popv1.Agenda { return w.DeepCopy() }
 
 // Op appends an operation with an optional payload.
 func (w *AgendaWrapper) Op(name, handlerType string, payload ...any) *AgendaWrapper {
@@ -96,7 +96,7 @@ func MakeInsight(name, namespace string) *InsightWrapper {
 }
 
 // Obj returns the built Insight.
-func (w *InsightWrapper) Obj() *popv1.Insight { return w.Insight.DeepCopy() }
+func (w *InsightWrapper) Obj() *popv1.Insight { return w.DeepCopy() }
 
 // Algorithm sets spec.algorithm.
 func (w *InsightWrapper) Algorithm(a popv1.SchedulingAlgorithm) *InsightWrapper {
@@ -134,7 +134,7 @@ func MakeHandlerType(name, namespace, image string) *HandlerTypeWrapper {
 }
 
 // Obj returns the built HandlerType.
-func (w *HandlerTypeWrapper) Obj() *popv1.HandlerType { return w.HandlerType.DeepCopy() }
+func (w *HandlerTypeWrapper) Obj() *popv1.HandlerType { return w.DeepCopy() }
 
 // Env adds an environment variable.
 func (w *HandlerTypeWrapper) Env(name, value string) *HandlerTypeWrapper {

@@ -5,6 +5,12 @@ import (
 	"io"
 	"path/filepath"
 
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -32,7 +38,10 @@ var _ = Describe("config/samples", func() {
 // kubectl runs the kubectl binary from KUBEBUILDER_ASSETS against the test control plane.
 func kubectl(args ...string) string {
 	GinkgoHelper()
-	k := env.Env.ControlPlane.KubeCtl()
+	admin, err := env.Env.ControlPlane.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
+	Expect(err).NotTo(HaveOccurred())
+	k, err := admin.Kubectl()
+	Expect(err).NotTo(HaveOccurred())
 	stdout, stderr, err := k.Run(args...)
 	var out, errOut bytes.Buffer
 	_, _ = io.Copy(&out, stdout)
@@ -62,5 +71,23 @@ var _ = Describe("kubectl", func() {
 		Expect(out).To(ContainSubstring("pop-handlers/hash:dev"))
 		Expect(kubectl("get", "-n", ns, "pop")).To(ContainSubstring("agenda.pop.dev/publish-trailer"))
 		Expect(kubectl("get", "-n", ns, "ag,ins,ht", "-o", "name")).To(ContainSubstring("insight.pop.dev/urgent"))
+	})
+	It("applies the Kustomize base: namespace, RBAC and a restricted manager Deployment", func() {
+		kubectl("apply", "--server-side", "-k", filepath.Join(framework.RepoRoot(), "config", "default"))
+		var dep appsv1.Deployment
+		Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: "pop-system", Name: "pop-manager"}, &dep)).To(Succeed())
+		pod := dep.Spec.Template.Spec
+		Expect(pod.ServiceAccountName).To(Equal("pop-manager"))
+		Expect(pod.SecurityContext.RunAsNonRoot).To(HaveValue(BeTrue()))
+		c := pod.Containers[0]
+		Expect(c.Args).To(ContainElement("--leader-elect"))
+		Expect(c.SecurityContext.AllowPrivilegeEscalation).To(HaveValue(BeFalse()))
+		Expect(c.SecurityContext.Capabilities.Drop).To(ConsistOf(corev1.Capability("ALL")))
+		Expect(c.LivenessProbe).NotTo(BeNil())
+		Expect(c.ReadinessProbe).NotTo(BeNil())
+		var binding rbacv1.ClusterRoleBinding
+		Expect(env.Client.Get(ctx, client.ObjectKey{Name: "pop-manager-rolebinding"}, &binding)).To(Succeed())
+		Expect(binding.RoleRef.Name).To(Equal("pop-manager-role"))
+		Expect(binding.Subjects).To(ConsistOf(HaveField("Namespace", "pop-system")))
 	})
 })
