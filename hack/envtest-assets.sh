@@ -19,10 +19,16 @@ log() { echo "envtest-assets: $*" >&2; }
 assets_ok() {
   local dir=$1
   [[ -x $dir/kube-apiserver && -x $dir/etcd && -x $dir/kubectl ]] || return 1
-  "$dir/kube-apiserver" --version 2>/dev/null | grep -q "v$K8S_VERSION\$" || return 1
-  "$dir/kubectl" version --client 2>/dev/null | grep -q "v$K8S_VERSION" || return 1
+  # Capture before matching: `cmd | grep -q` under pipefail fails at random when grep exits
+  # early and cmd dies of SIGPIPE.
+  local apiserver kubectl etcd
+  apiserver=$("$dir/kube-apiserver" --version 2>/dev/null) || return 1
+  kubectl=$("$dir/kubectl" version --client 2>/dev/null) || return 1
+  etcd=$("$dir/etcd" --version 2>/dev/null) || return 1
+  [[ $apiserver == *"v$K8S_VERSION" ]] || return 1
+  [[ $kubectl == *"v$K8S_VERSION"* ]] || return 1
   # setup-envtest ships the etcd that Kubernetes pins; a source build ships ETCD_VERSION.
-  "$dir/etcd" --version 2>/dev/null | grep -q "etcd Version: 3\." || return 1
+  [[ $etcd == *"etcd Version: 3."* ]] || return 1
 }
 
 try_setup_envtest() {
