@@ -1,0 +1,183 @@
+package dag
+
+import (
+	"fmt"
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/refs"
+)
+
+var operationsPath = field.NewPath("spec", "operations")
+
+// Build validates spec's operations and returns their graph. Every problem is returned,
+// each with its exact field path; the graph is nil when there is any.
+func Build(spec *popv1.AgendaSpec) (*Graph, field.ErrorList) {
+	names, errs := collectNames(spec.Operations)
+	index := make(map[string]int, len(names))
+	for i, n := range names {
+		if _, dup := index[n]; !dup {
+			index[n] = i
+		}
+	}
+	depSets := make([]map[int]bool, len(names))
+	for i := range spec.Operations {
+		var opErrs field.ErrorList
+		depSets[i], opErrs = operationDeps(&spec.Operations[i], i, index)
+		errs = append(errs, opErrs...)
+	}
+	errs = append(errs, validateRerun(spec.Rerun, index)...)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	g := newGraph(names, depSets)
+	order, stuck := g.topoSort()
+	if len(stuck) > 0 {
+		return nil, field.ErrorList{cycleError(g, g.findCycle(stuck))}
+	}
+	g.order = order
+	return g, nil
+}
+
+func collectNames(ops []popv1.Operation) ([]string, field.ErrorList) {
+	var errs field.ErrorList
+	names := make([]string, len(ops))
+	seen := make(map[string]bool, len(ops))
+	for i, op := range ops {
+		names[i] = op.Name
+		if seen[op.Name] {
+			errs = append(errs, field.Duplicate(operationsPath.Index(i).Child("name"), op.Name))
+		}
+		seen[op.Name] = true
+	}
+	return names, errs
+}
+
+// operationDeps gathers operation i's dependencies from dependsOn, params.dependsOn and
+// the references in its payload.
+func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bool, field.ErrorList) {
+	path := operationsPath.Index(i)
+	deps := map[int]bool{}
+	var errs field.ErrorList
+	addDep := func(p *field.Path, name, selfMsg string) {
+		d, ok := index[name]
+		switch {
+		case !ok:
+			errs = append(errs, field.Invalid(p, name, fmt.Sprintf("unknown operation %q", name)))
+		case d == i:
+			errs = append(errs, field.Invalid(p, name, selfMsg))
+		default:
+			deps[d] = true
+		}
+	}
+	for j, name := range op.DependsOn {
+		addDep(path.Child("dependsOn").Index(j), name, "an operation cannot depend on itself")
+	}
+	names, err := paramsDependsOn(op)
+	if err != nil {
+		errs = append(errs, field.Invalid(path.Child("params", "dependsOn"), "", err.Error()))
+	}
+	for _, name := range names {
+		addDep(path.Child("params", "dependsOn"), name, "an operation cannot depend on itself")
+	}
+	errs = append(errs, payloadDeps(op, path.Child("payload"), addDep)...)
+	return deps, errs
+}
+
+// payloadDeps validates every reference in the payload and adds the operations whose
+// outputs it reads.
+func payloadDeps(op *popv1.Operation, path *field.Path, addDep func(*field.Path, string, string)) field.ErrorList {
+	if op.Payload == nil {
+		return nil
+	}
+	found, err := refs.Find(op.Payload.Raw)
+	if err != nil {
+		if pe, ok := err.(*refs.PathError); ok {
+			return field.ErrorList{field.Invalid(jsonFieldPath(path, pe.Path), pe.Value, pe.Err.Error())}
+		}
+		return field.ErrorList{field.Invalid(path, "", err.Error())}
+	}
+	var errs field.ErrorList
+	for _, f := range found {
+		p := jsonFieldPath(path, f.Path)
+		if name, ok := f.Ref.Operation(); ok {
+			addDep(p, name, fmt.Sprintf("%s: an operation cannot reference its own output", f.Ref.Text))
+			continue
+		}
+		if f.Ref.Source != refs.AgendaParams && !f.Ref.IsToken() {
+			errs = append(errs, field.Invalid(p, f.Ref.Text, fmt.Sprintf(
+				"unknown source %q: want <operation>.out, agenda.params, or one of pop.agendaId, pop.operationName, pop.namespace, pop.customerId, pop.attempt",
+				f.Ref.Source)))
+		}
+	}
+	return errs
+}
+
+// paramsDependsOn reads POP's params.dependsOn: a comma-separated list of names.
+func paramsDependsOn(op *popv1.Operation) ([]string, error) {
+	if op.Params == nil {
+		return nil, nil
+	}
+	v, err := refs.Decode(op.Params.Raw)
+	if err != nil {
+		return nil, fmt.Errorf("params are not JSON: %v", err)
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		return nil, nil // the schema requires an object; nothing to read otherwise
+	}
+	raw, ok := obj["dependsOn"]
+	if !ok || raw == nil {
+		return nil, nil
+	}
+	s, ok := raw.(string)
+	if !ok {
+		return nil, fmt.Errorf("must be a comma-separated string of operation names")
+	}
+	var names []string
+	for _, n := range strings.Split(s, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	return names, nil
+}
+
+func validateRerun(rerun *popv1.RerunSpec, index map[string]int) field.ErrorList {
+	if rerun == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	for j, name := range rerun.Operations {
+		if _, ok := index[name]; !ok {
+			errs = append(errs, field.Invalid(field.NewPath("spec", "rerun", "operations").Index(j), name,
+				fmt.Sprintf("unknown operation %q", name)))
+		}
+	}
+	return errs
+}
+
+func cycleError(g *Graph, cycle []int) *field.Error {
+	names := make([]string, len(cycle))
+	for k, i := range cycle {
+		names[k] = g.names[i]
+	}
+	return field.Invalid(operationsPath.Index(cycle[0]), g.names[cycle[0]],
+		"dependency cycle: "+strings.Join(names, " -> "))
+}
+
+// jsonFieldPath extends a field path with a JSON path inside a payload.
+func jsonFieldPath(base *field.Path, elems []any) *field.Path {
+	p := base
+	for _, e := range elems {
+		switch t := e.(type) {
+		case int:
+			p = p.Index(t)
+		case string:
+			p = p.Child(t)
+		}
+	}
+	return p
+}

@@ -1,0 +1,160 @@
+// Package dag turns an Agenda's operations into a dependency graph: dependencies are every
+// <op>.out the payload references plus dependsOn (and POP's comma-separated
+// params.dependsOn). It validates the graph with exact field paths and answers which
+// operations are ready. It is pure: no client, no cluster.
+package dag
+
+import (
+	"sort"
+)
+
+// Graph is a validated, acyclic dependency graph over an Agenda's operations, indexed in
+// spec order.
+type Graph struct {
+	names      []string
+	index      map[string]int
+	deps       [][]int
+	dependents [][]int
+	order      []int
+}
+
+// Len is the number of operations.
+func (g *Graph) Len() int { return len(g.names) }
+
+// Name is operation i's name.
+func (g *Graph) Name(i int) string { return g.names[i] }
+
+// Index returns an operation's index by name.
+func (g *Graph) Index(name string) (int, bool) {
+	i, ok := g.index[name]
+	return i, ok
+}
+
+// Deps are the indexes operation i waits for, ascending.
+func (g *Graph) Deps(i int) []int { return g.deps[i] }
+
+// Dependents are the indexes that wait for operation i, ascending.
+func (g *Graph) Dependents(i int) []int { return g.dependents[i] }
+
+// TopologicalOrder lists every index after all of its dependencies.
+func (g *Graph) TopologicalOrder() []int { return g.order }
+
+// Ready returns, in spec order, the operations for which waiting(i) holds and every
+// dependency is succeeded.
+func (g *Graph) Ready(waiting, succeeded func(i int) bool) []int {
+	var ready []int
+	for i := range g.names {
+		if !waiting(i) {
+			continue
+		}
+		ok := true
+		for _, d := range g.deps[i] {
+			if !succeeded(d) {
+				ok = false
+				break
+			}
+		}
+		if ok {
+			ready = append(ready, i)
+		}
+	}
+	return ready
+}
+
+// Descendants returns the operations that depend, directly or through others, on any of
+// roots; roots themselves are included. The result is in ascending index order.
+func (g *Graph) Descendants(roots ...int) []int {
+	seen := make([]bool, len(g.names))
+	stack := append([]int(nil), roots...)
+	for len(stack) > 0 {
+		n := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		stack = append(stack, g.dependents[n]...)
+	}
+	var out []int
+	for i, s := range seen {
+		if s {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// newGraph builds the adjacency lists from per-operation dependency sets.
+func newGraph(names []string, depSets []map[int]bool) *Graph {
+	g := &Graph{names: names, index: make(map[string]int, len(names))}
+	for i, n := range names {
+		g.index[n] = i
+	}
+	g.deps = make([][]int, len(names))
+	g.dependents = make([][]int, len(names))
+	for i, set := range depSets {
+		for d := range set {
+			g.deps[i] = append(g.deps[i], d)
+			g.dependents[d] = append(g.dependents[d], i)
+		}
+		sort.Ints(g.deps[i])
+	}
+	for i := range g.dependents {
+		sort.Ints(g.dependents[i])
+	}
+	return g
+}
+
+// topoSort returns a topological order, or the indexes stuck in cycles.
+func (g *Graph) topoSort() (order, stuck []int) {
+	pending := make([]int, len(g.names))
+	var queue []int
+	for i := range g.names {
+		pending[i] = len(g.deps[i])
+		if pending[i] == 0 {
+			queue = append(queue, i)
+		}
+	}
+	for len(queue) > 0 {
+		n := queue[0]
+		queue = queue[1:]
+		order = append(order, n)
+		for _, m := range g.dependents[n] {
+			pending[m]--
+			if pending[m] == 0 {
+				queue = append(queue, m)
+			}
+		}
+	}
+	for i, p := range pending {
+		if p > 0 {
+			stuck = append(stuck, i)
+		}
+	}
+	return order, stuck
+}
+
+// findCycle returns one cycle through the stuck operations, starting and ending at the
+// same index, found by walking dependencies until one repeats.
+func (g *Graph) findCycle(stuck []int) []int {
+	inStuck := make(map[int]bool, len(stuck))
+	for _, s := range stuck {
+		inStuck[s] = true
+	}
+	pos := map[int]int{}
+	var path []int
+	n := stuck[0]
+	for {
+		if p, ok := pos[n]; ok {
+			return append(path[p:], n)
+		}
+		pos[n] = len(path)
+		path = append(path, n)
+		for _, d := range g.deps[n] {
+			if inStuck[d] {
+				n = d
+				break
+			}
+		}
+	}
+}

@@ -1,0 +1,163 @@
+package dag
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/test/builders"
+)
+
+func TestBuildErrors(t *testing.T) {
+	cases := map[string]struct {
+		agenda *builders.AgendaWrapper
+		want   []string
+	}{
+		"unknown dependsOn": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t").DependsOn("a", "x"),
+			want:   []string{`spec.operations[1].dependsOn[1]: Invalid value: "x": unknown operation "x"`},
+		},
+		"self dependency": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").DependsOn("a"),
+			want:   []string{`spec.operations[0].dependsOn[0]: Invalid value: "a": an operation cannot depend on itself`},
+		},
+		"self reference": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", map[string]any{"x": "@<a.out>"}),
+			want:   []string{`spec.operations[0].payload.x: Invalid value: "a": @<a.out>: an operation cannot reference its own output`},
+		},
+		"reference to an unknown operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", map[string]any{"l": []any{1, "@<ghost.out::/x>"}}),
+			want:   []string{`spec.operations[0].payload.l[1]: Invalid value: "ghost": unknown operation "ghost"`},
+		},
+		"reference to an unknown source": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", "@<pop.nothing>"),
+			want:   []string{`spec.operations[0].payload: Invalid value: "@<pop.nothing>": unknown source "pop.nothing"`},
+		},
+		"malformed reference": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", map[string]any{"k": "@<b.out"}),
+			want:   []string{`spec.operations[0].payload.k: Invalid value: "@<b.out": unterminated reference`},
+		},
+		"two-node cycle names it": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t", "@<c.out>").Op("c", "t").DependsOn("b"),
+			want:   []string{`spec.operations[1]: Invalid value: "b": dependency cycle: b -> c -> b`},
+		},
+		"duplicate names": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("a", "t"),
+			want:   []string{`spec.operations[1].name: Duplicate value: "a"`},
+		},
+		"POP params.dependsOn unknown": {
+			agenda: agendaWithParams(`{"dependsOn": "a, nope"}`),
+			want:   []string{`spec.operations[1].params.dependsOn: Invalid value: "nope": unknown operation "nope"`},
+		},
+		"POP params.dependsOn not a string": {
+			agenda: agendaWithParams(`{"dependsOn": ["a"]}`),
+			want:   []string{`spec.operations[1].params.dependsOn: Invalid value: "": must be a comma-separated string`},
+		},
+		"rerun of an unknown operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Rerun("1", popv1.RerunOperations, "zz"),
+			want:   []string{`spec.rerun.operations[0]: Invalid value: "zz": unknown operation "zz"`},
+		},
+		"every error is reported": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", "@<x.out>").DependsOn("y").Op("b", "t", "@<pop.bad>"),
+			want: []string{
+				`spec.operations[0].dependsOn[0]: Invalid value: "y"`,
+				`spec.operations[0].payload: Invalid value: "x": unknown operation "x"`,
+				`spec.operations[1].payload: Invalid value: "@<pop.bad>"`,
+			},
+		},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			ag := tc.agenda.Obj()
+			g, errs := Build(&ag.Spec)
+			if g != nil {
+				t.Fatal("want no graph for an invalid spec")
+			}
+			if len(errs) != len(tc.want) {
+				t.Fatalf("got %d errors, want %d: %v", len(errs), len(tc.want), errs)
+			}
+			for i, want := range tc.want {
+				if !strings.Contains(errs[i].Error(), want) {
+					t.Errorf("error %d = %q, want it to contain %q", i, errs[i].Error(), want)
+				}
+			}
+		})
+	}
+}
+
+func agendaWithParams(params string) *builders.AgendaWrapper {
+	w := builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t")
+	w.Spec.Operations[1].Params = builders.JSON(nil)
+	w.Spec.Operations[1].Params.Raw = []byte(params)
+	return w
+}
+
+// diamond: probe -> (thumb, hash) -> publish, with every kind of dependency.
+func diamond() *popv1.Agenda {
+	w := builders.MakeAgenda("d", "ns").
+		Op("probe", "t", map[string]any{"id": "@<pop.agendaId>", "a": "@<agenda.params::/asset>"}).
+		Op("thumb", "t", map[string]any{"at": "@<probe.out::/duration>"}).
+		Op("hash", "t").DependsOn("probe").
+		Op("publish", "t", map[string]any{"t": "thumb is @<thumb.out::/url?none>"})
+	w.Spec.Operations[3].Params = builders.JSON(map[string]any{"dependsOn": "hash"})
+	return w.Obj()
+}
+
+func TestGraph(t *testing.T) {
+	ag := diamond()
+	g, errs := Build(&ag.Spec)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	deps := map[string][]string{}
+	for i := 0; i < g.Len(); i++ {
+		for _, d := range g.Deps(i) {
+			deps[g.Name(i)] = append(deps[g.Name(i)], g.Name(d))
+		}
+	}
+	want := map[string][]string{"thumb": {"probe"}, "hash": {"probe"}, "publish": {"thumb", "hash"}}
+	if diff := cmp.Diff(want, deps); diff != "" {
+		t.Errorf("deps (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{0, 1, 2, 3}, g.TopologicalOrder()); diff != "" {
+		t.Errorf("order (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{1, 3}, g.Descendants(1)); diff != "" {
+		t.Errorf("Descendants(thumb) (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]int{0, 1, 2, 3}, g.Descendants(0)); diff != "" {
+		t.Errorf("Descendants(probe) (-want +got):\n%s", diff)
+	}
+}
+
+func TestReady(t *testing.T) {
+	ag := diamond()
+	g, _ := Build(&ag.Spec)
+	cases := map[string]struct {
+		succeeded []int
+		running   []int
+		want      []int
+	}{
+		"start: only the root":                {want: []int{0}},
+		"root done: both branches together":   {succeeded: []int{0}, want: []int{1, 2}},
+		"one branch done: fan-in still waits": {succeeded: []int{0, 1}, running: []int{2}, want: nil},
+		"both done: fan-in ready":             {succeeded: []int{0, 1, 2}, want: []int{3}},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			state := map[int]string{}
+			for _, i := range tc.succeeded {
+				state[i] = "ok"
+			}
+			for _, i := range tc.running {
+				state[i] = "run"
+			}
+			got := g.Ready(func(i int) bool { return state[i] == "" }, func(i int) bool { return state[i] == "ok" })
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("Ready (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
