@@ -4,6 +4,7 @@ package controllers
 import (
 	"fmt"
 
+	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 )
 
@@ -11,6 +12,8 @@ import (
 type Options struct {
 	// MaxConcurrentReconciles is how many objects each controller reconciles in parallel.
 	MaxConcurrentReconciles int
+	// OperatorNamespace holds cluster-wide default HandlerTypes.
+	OperatorNamespace string
 }
 
 // SetupAll registers every controller that exists with the manager.
@@ -19,6 +22,16 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	ht := &HandlerTypeReconciler{Client: mgr.GetClient()}
 	if err := ht.SetupWithManager(mgr, opts); err != nil {
 		return fmt.Errorf("setting up HandlerType controller: %w", err)
+	}
+	ag := &AgendaReconciler{
+		Client:            mgr.GetClient(),
+		APIReader:         mgr.GetAPIReader(),
+		Recorder:          mgr.GetEventRecorder("pop-agenda-controller"),
+		Clock:             clock.RealClock{},
+		OperatorNamespace: opts.OperatorNamespace,
+	}
+	if err := ag.SetupWithManager(mgr, opts); err != nil {
+		return fmt.Errorf("setting up Agenda controller: %w", err)
 	}
 	return nil
 }

@@ -99,6 +99,32 @@ type RerunSpec struct {
 	Operations []string `json:"operations,omitempty"`
 }
 
+// FailurePolicy says what happens to the rest of an Agenda when an operation fails.
+// +kubebuilder:validation:Enum=FailFast;ContinueIndependent
+type FailurePolicy string
+
+const (
+	// FailFast starts no new operation once one failed (the original POP's behaviour);
+	// running operations finish, the rest are Skipped.
+	FailFast FailurePolicy = "FailFast"
+	// ContinueIndependent skips only the failed operation's dependents and runs every
+	// operation that does not depend on it.
+	ContinueIndependent FailurePolicy = "ContinueIndependent"
+)
+
+// PodCleanup says which handler Pods are deleted when an Agenda finishes.
+// +kubebuilder:validation:Enum=KeepFailed;KeepAll;DeleteAll
+type PodCleanup string
+
+const (
+	// KeepFailed deletes succeeded Pods and keeps failed ones for their logs.
+	KeepFailed PodCleanup = "KeepFailed"
+	// KeepAll keeps every Pod until the Agenda is deleted.
+	KeepAll PodCleanup = "KeepAll"
+	// DeleteAll deletes every Pod.
+	DeleteAll PodCleanup = "DeleteAll"
+)
+
 // AgendaSpec is a workflow: a DAG of operations and the parameters they share.
 type AgendaSpec struct {
 	// params are the Agenda's parameters, referenced as @<agenda.params::/key>; the
@@ -139,6 +165,22 @@ type AgendaSpec struct {
 	// +optional
 	Rerun *RerunSpec `json:"rerun,omitempty"`
 
+	// timeout bounds the whole run, from admission to the end of the last operation; on
+	// expiry running Pods are deleted and the Agenda fails with reason Timeout.
+	// +optional
+	Timeout *metav1.Duration `json:"timeout,omitempty"`
+
+	// failurePolicy is FailFast (default) or ContinueIndependent.
+	// +kubebuilder:default=FailFast
+	// +optional
+	FailurePolicy FailurePolicy `json:"failurePolicy,omitempty"`
+
+	// podCleanup is which Pods are deleted when the Agenda finishes: KeepFailed (default),
+	// KeepAll or DeleteAll.
+	// +kubebuilder:default=KeepFailed
+	// +optional
+	PodCleanup PodCleanup `json:"podCleanup,omitempty"`
+
 	// ttlSecondsAfterFinished deletes the Agenda (and its Pods) this long after it finished.
 	// +kubebuilder:validation:Minimum=0
 	// +optional
@@ -146,10 +188,11 @@ type AgendaSpec struct {
 }
 
 // AgendaPhase summarises an Agenda's conditions for printer columns.
-// +kubebuilder:validation:Enum=Pending;Queued;Running;Succeeded;Failed;Cancelled
+// +kubebuilder:validation:Enum=Invalid;Pending;Queued;Running;Succeeded;Failed;Cancelled
 type AgendaPhase string
 
 const (
+	PhaseInvalid   AgendaPhase = "Invalid"
 	PhasePending   AgendaPhase = "Pending"
 	PhaseQueued    AgendaPhase = "Queued"
 	PhaseRunning   AgendaPhase = "Running"
@@ -159,7 +202,7 @@ const (
 )
 
 // OperationState is where one operation stands.
-// +kubebuilder:validation:Enum=Waiting;Executing;Succeeded;Failed;Skipped
+// +kubebuilder:validation:Enum=Waiting;Executing;Succeeded;Failed;Skipped;Cancelled
 type OperationState string
 
 const (
@@ -171,9 +214,10 @@ const (
 	OperationSucceeded OperationState = "Succeeded"
 	// OperationFailed: its last attempt failed.
 	OperationFailed OperationState = "Failed"
-	// OperationSkipped: it will never run because a dependency failed or the Agenda was
-	// cancelled.
+	// OperationSkipped: it will never run because a dependency failed.
 	OperationSkipped OperationState = "Skipped"
+	// OperationCancelled: the Agenda was cancelled or timed out before it completed.
+	OperationCancelled OperationState = "Cancelled"
 )
 
 // OperationStatus is the observed state of one operation.
@@ -186,9 +230,15 @@ type OperationStatus struct {
 	// +required
 	State OperationState `json:"state"`
 
-	// attempts is the number of Pods started for the operation so far.
+	// attempts is the number of Pods started for the operation so far, over all reruns;
+	// it numbers the Pods, so it never goes back.
 	// +optional
 	Attempts int32 `json:"attempts,omitempty"`
+
+	// failures is the number of failed attempts since the operation last started afresh
+	// (a rerun resets it); a retry happens while it does not exceed the retry limit.
+	// +optional
+	Failures int32 `json:"failures,omitempty"`
 
 	// pod is the name of the current attempt's Pod.
 	// +optional

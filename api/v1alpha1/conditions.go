@@ -35,6 +35,8 @@ const (
 	// AgendaFailed is True when an operation failed after its last attempt, or the Agenda was
 	// cancelled.
 	AgendaFailed = "Failed"
+	// AgendaCancelled is True when spec.cancel stopped the Agenda.
+	AgendaCancelled = "Cancelled"
 )
 
 // Agenda condition reasons.
@@ -48,9 +50,13 @@ const (
 	ReasonAdmittedByScheduler  = "AdmittedByScheduler"
 	ReasonOperationsExecuting  = "OperationsExecuting"
 	ReasonAllOperationsSucceed = "AllOperationsSucceeded"
+	ReasonOperationsWaiting    = "OperationsWaiting"
 	ReasonOperationFailed      = "OperationFailed"
 	ReasonOperationTimedOut    = "OperationTimedOut"
 	ReasonCancelled            = "Cancelled"
+	ReasonTimeout              = "Timeout"
+	ReasonFinished             = "Finished"
+	ReasonPendingTooLong       = "PendingTooLong"
 	ReasonRerunRequested       = "RerunRequested"
 )
 

@@ -132,6 +132,12 @@ type HandlerTypeSpec struct {
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
+	// pendingTimeout fails an attempt whose Pod stays Pending (unschedulable, image pull
+	// errors) this long, with the reason in the operation's message.
+	// +kubebuilder:default="5m"
+	// +optional
+	PendingTimeout *metav1.Duration `json:"pendingTimeout,omitempty"`
+
 	// retries is the default retry policy for operations of this type.
 	// +optional
 	Retries *RetrySpec `json:"retries,omitempty"`

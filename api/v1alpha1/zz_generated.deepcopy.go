@@ -106,6 +106,11 @@ func (in *AgendaSpec) DeepCopyInto(out *AgendaSpec) {
 		*out = new(RerunSpec)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.Timeout != nil {
+		in, out := &in.Timeout, &out.Timeout
+		*out = new(metav1.Duration)
+		**out = **in
+	}
 	if in.TTLSecondsAfterFinished != nil {
 		in, out := &in.TTLSecondsAfterFinished, &out.TTLSecondsAfterFinished
 		*out = new(int32)
@@ -310,6 +315,11 @@ func (in *HandlerTypeSpec) DeepCopyInto(out *HandlerTypeSpec) {
 	}
 	if in.Timeout != nil {
 		in, out := &in.Timeout, &out.Timeout
+		*out = new(metav1.Duration)
+		**out = **in
+	}
+	if in.PendingTimeout != nil {
+		in, out := &in.PendingTimeout, &out.PendingTimeout
 		*out = new(metav1.Duration)
 		**out = **in
 	}

@@ -1,0 +1,136 @@
+package controllers
+
+import (
+	"context"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/execution"
+)
+
+// AgendaFieldOwner is the field manager of every write the Agenda controller makes; the
+// scheduler writes Admitted under its own.
+const AgendaFieldOwner = "pop-agenda-controller"
+
+// AgendaReconciler runs admitted Agendas: one Pod per ready operation attempt, outputs into
+// status, retries, timeouts, cancel, rerun and TTL.
+type AgendaReconciler struct {
+	Client client.Client
+	// APIReader reads past the cache, to tell a Pod not yet cached from a deleted one.
+	APIReader client.Reader
+	Recorder  events.EventRecorder
+	Clock     clock.PassiveClock
+	// OperatorNamespace holds the cluster-wide default HandlerTypes.
+	OperatorNamespace string
+	graphs            graphCache
+}
+
+// +kubebuilder:rbac:groups=pop.dev,resources=agendas,verbs=get;list;watch;delete
+// +kubebuilder:rbac:groups=pop.dev,resources=agendas/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=pop.dev,resources=insights,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch;create;delete;deletecollection
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Reconcile moves one Agenda forward. Steps:
+//  1. a finished Agenda past its TTL is deleted;
+//  2. the spec is validated and its HandlerTypes found (Accepted);
+//  3. a requested rerun of a finished Agenda resets it and sends it back to its queue;
+//  4. an Agenda not admitted waits for the scheduler;
+//  5. an admitted one is planned from its Pods, and the plan carried out: Pods deleted and
+//     created first, then one status write.
+func (r *AgendaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	var ag popv1.Agenda
+	if err := r.Client.Get(ctx, req.NamespacedName, &ag); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.graphs.forget(req.NamespacedName)
+		}
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !ag.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	if expired, wait := r.ttlExpired(&ag); expired {
+		return ctrl.Result{}, r.deleteExpired(ctx, &ag)
+	} else if wait > 0 {
+		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	accepted, err := r.accept(ctx, &ag)
+	if err != nil || accepted == nil {
+		return ctrl.Result{}, err
+	}
+	if execution.RerunPending(&ag) && execution.IsFinished(&ag) {
+		return ctrl.Result{}, r.rerun(ctx, &ag, accepted)
+	}
+	if !meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) {
+		return ctrl.Result{}, r.writeStatus(ctx, &ag, r.waitingStatus(&ag))
+	}
+	return r.run(ctx, &ag, accepted)
+}
+
+func (r *AgendaReconciler) now() time.Time { return r.Clock.Now() }
+
+// ttlExpired says whether a finished Agenda's TTL ran out, or how long until it does.
+func (r *AgendaReconciler) ttlExpired(ag *popv1.Agenda) (bool, time.Duration) {
+	at, ok := execution.TTLExpiry(ag)
+	if !ok {
+		return false, 0
+	}
+	if wait := at.Sub(r.now()); wait > 0 {
+		return false, wait
+	}
+	return true, 0
+}
+
+func (r *AgendaReconciler) deleteExpired(ctx context.Context, ag *popv1.Agenda) error {
+	logf.FromContext(ctx).Info("Deleting Agenda after its TTL", "agenda", client.ObjectKeyFromObject(ag))
+	err := r.Client.Delete(ctx, ag, client.PropagationPolicy("Background"), client.Preconditions{UID: &ag.UID})
+	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+		return nil
+	}
+	return err
+}
+
+// waitingStatus is the status of an accepted Agenda the scheduler has not admitted yet.
+func (r *AgendaReconciler) waitingStatus(ag *popv1.Agenda) popv1.AgendaStatus {
+	st := *ag.Status.DeepCopy()
+	if st.Phase == "" || st.Phase == popv1.PhaseInvalid {
+		st.Phase = popv1.PhasePending
+	}
+	st.ObservedGeneration = ag.Generation
+	return st
+}
+
+func (r *AgendaReconciler) rerun(ctx context.Context, ag *popv1.Agenda, acc *acceptance) error {
+	logf.FromContext(ctx).Info("Rerunning Agenda", "agenda", client.ObjectKeyFromObject(ag), "rerun", ag.Spec.Rerun.ID)
+	st := execution.Rerun(ag, acc.graph)
+	r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonRerunRequested, "Rerun",
+		"Rerun %q (%s): back to the queue", ag.Spec.Rerun.ID, ag.Spec.Rerun.Mode)
+	return r.writeStatus(ctx, ag, st)
+}
+
+// writeStatus patches status when it changed. The optimistic lock makes a write based on
+// a stale read fail (and the reconcile retry) instead of overwriting the scheduler's
+// Admitted condition or a newer outcome.
+func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, st popv1.AgendaStatus) error {
+	if statusEqual(ag.Status, st) {
+		return nil
+	}
+	before := ag.DeepCopy()
+	ag.Status = st
+	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
+	err := r.Client.Status().Patch(ctx, ag, patch, client.FieldOwner(AgendaFieldOwner))
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,198 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/execution"
+	"github.com/pop-operator/pop/internal/podspec"
+)
+
+// run plans an admitted Agenda from its Pods and carries the plan out.
+func (r *AgendaReconciler) run(ctx context.Context, ag *popv1.Agenda, acc *acceptance) (ctrl.Result, error) {
+	pods, err := r.ownedPods(ctx, ag)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	customer, err := r.customerOf(ctx, ag.Namespace)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	plan := execution.Decide(execution.Observed{
+		Agenda: ag, Graph: acc.graph, Handlers: acc.handlers, Pods: pods, Customer: customer, Now: r.now(),
+	})
+	if err := r.deletePods(ctx, ag.Namespace, plan.Delete); err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.launch(ctx, ag, acc, plan.Launch, customer); err != nil {
+		return ctrl.Result{}, err
+	}
+	if plan.Finished {
+		if err := r.cleanupPods(ctx, ag); err != nil {
+			return ctrl.Result{}, err
+		}
+	}
+	r.recordTransitions(ag, &plan.Status)
+	plan.Status.ObservedGeneration = ag.Generation
+	if err := r.writeStatus(ctx, ag, plan.Status); err != nil {
+		return ctrl.Result{}, err
+	}
+	if at, ok := execution.TTLExpiry(ag); ok {
+		return ctrl.Result{RequeueAfter: max(at.Sub(r.now()), time.Millisecond)}, nil
+	}
+	return ctrl.Result{RequeueAfter: plan.RequeueAfter}, nil
+}
+
+// ownedPods returns the Agenda's Pods by name. A Pod the status names but the cache lacks
+// is read from the API server: it may simply be too new for the cache, and only a Pod
+// that is really gone may count as a failed attempt.
+func (r *AgendaReconciler) ownedPods(ctx context.Context, ag *popv1.Agenda) (map[string]*corev1.Pod, error) {
+	var list corev1.PodList
+	err := r.Client.List(ctx, &list, client.InNamespace(ag.Namespace),
+		client.MatchingLabels{popv1.AgendaLabel: podspec.LabelValue(ag.Name)})
+	if err != nil {
+		return nil, err
+	}
+	pods := map[string]*corev1.Pod{}
+	for i := range list.Items {
+		if ownedBy(&list.Items[i], ag) {
+			pods[list.Items[i].Name] = &list.Items[i]
+		}
+	}
+	for _, op := range ag.Status.Operations {
+		if op.State != popv1.OperationExecuting || op.Pod == "" || pods[op.Pod] != nil {
+			continue
+		}
+		var pod corev1.Pod
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ag.Namespace, Name: op.Pod}, &pod)
+		if err == nil && ownedBy(&pod, ag) {
+			pods[pod.Name] = &pod
+		} else if err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return pods, nil
+}
+
+func ownedBy(pod *corev1.Pod, ag *popv1.Agenda) bool {
+	for _, ref := range pod.OwnerReferences {
+		if ref.UID == ag.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// customerOf reads the customer id from the namespace's label: customers cannot edit
+// namespaces, so it cannot be forged from an Agenda.
+func (r *AgendaReconciler) customerOf(ctx context.Context, namespace string) (string, error) {
+	var ns corev1.Namespace
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: namespace}, &ns); err != nil {
+		return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
+	}
+	if id := ns.Labels[popv1.CustomerLabel]; id != "" {
+		return id, nil
+	}
+	return namespace, nil
+}
+
+func (r *AgendaReconciler) deletePods(ctx context.Context, namespace string, names []string) error {
+	for _, name := range names {
+		pod := &corev1.Pod{}
+		pod.Namespace, pod.Name = namespace, name
+		if err := r.Client.Delete(ctx, pod); client.IgnoreNotFound(err) != nil {
+			return fmt.Errorf("deleting Pod %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// launch creates the Pods of the attempts the plan starts. A Pod that already exists is
+// the same attempt (names are deterministic), created by an earlier pass.
+func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *acceptance, launches []execution.Launch, customer string) error {
+	priorityClass, err := r.priorityClassOf(ctx, ag)
+	if err != nil {
+		return err
+	}
+	for _, l := range launches {
+		op := &ag.Spec.Operations[l.Index]
+		pod := podspec.Build(podspec.Input{
+			Agenda: ag, Operation: op, Handler: acc.handlers[op.Type], Attempt: l.Attempt,
+			Payload: l.Payload, Customer: customer, PriorityClassName: priorityClass,
+		})
+		err := r.Client.Create(ctx, pod, client.FieldOwner(AgendaFieldOwner))
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("creating Pod %s for operation %s: %w", pod.Name, op.Name, err)
+		}
+	}
+	return nil
+}
+
+// priorityClassOf returns the priorityClassName of the Insight that admitted the Agenda.
+func (r *AgendaReconciler) priorityClassOf(ctx context.Context, ag *popv1.Agenda) (string, error) {
+	if ag.Status.Insight == "" {
+		return "", nil
+	}
+	key := types.NamespacedName{Namespace: ag.Namespace, Name: ag.Status.Insight}
+	if ns, name, ok := strings.Cut(ag.Status.Insight, "/"); ok {
+		key = types.NamespacedName{Namespace: ns, Name: name}
+	}
+	var ins popv1.Insight
+	if err := r.Client.Get(ctx, key, &ins); err != nil {
+		return "", client.IgnoreNotFound(err)
+	}
+	return ins.Spec.PriorityClassName, nil
+}
+
+// cleanupPods deletes finished Pods by the Agenda's policy, in one request.
+func (r *AgendaReconciler) cleanupPods(ctx context.Context, ag *popv1.Agenda) error {
+	opts := []client.DeleteAllOfOption{
+		client.InNamespace(ag.Namespace),
+		client.MatchingLabels{popv1.AgendaLabel: podspec.LabelValue(ag.Name)},
+	}
+	switch ag.Spec.PodCleanup {
+	case popv1.KeepAll:
+		return nil
+	case popv1.DeleteAll:
+	default: // KeepFailed
+		opts = append(opts, client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("status.phase", string(corev1.PodSucceeded))})
+	}
+	return client.IgnoreNotFound(r.Client.DeleteAllOf(ctx, &corev1.Pod{}, opts...))
+}
+
+// recordTransitions emits Events for failed attempts and for the Agenda's end.
+func (r *AgendaReconciler) recordTransitions(ag *popv1.Agenda, next *popv1.AgendaStatus) {
+	prev := map[string]popv1.OperationStatus{}
+	for _, o := range ag.Status.Operations {
+		prev[o.Name] = o
+	}
+	for _, o := range next.Operations {
+		p := prev[o.Name]
+		if o.Failures > p.Failures || (o.State == popv1.OperationFailed && p.State != popv1.OperationFailed) {
+			r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, popv1.ReasonOperationFailed, "RunOperation",
+				"Operation %s attempt %d: %s", o.Name, o.Attempts, o.Message)
+		}
+	}
+	if ag.Status.Phase != next.Phase {
+		switch next.Phase {
+		case popv1.PhaseSucceeded:
+			r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonAllOperationsSucceed, "Finish", "All %d operations succeeded", len(next.Operations))
+		case popv1.PhaseFailed, popv1.PhaseCancelled:
+			r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, string(next.Phase), "Finish", "Agenda %s", strings.ToLower(string(next.Phase)))
+		}
+	}
+}
+
+func statusEqual(a, b popv1.AgendaStatus) bool { return equality.Semantic.DeepEqual(a, b) }
+

@@ -1,0 +1,289 @@
+// Package execution decides, from an admitted Agenda and the Pods it owns, what happens
+// next: which attempts start, which Pods are deleted, and the Agenda's new status. It does
+// no I/O, so every rule is table-tested; the Agenda controller carries the plan out.
+package execution
+
+import (
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/dag"
+	"github.com/pop-operator/pop/internal/podspec"
+)
+
+// Observed is the world as the controller saw it.
+type Observed struct {
+	Agenda *popv1.Agenda
+	Graph  *dag.Graph
+	// Handlers maps an operation type to its HandlerType spec.
+	Handlers map[string]*popv1.HandlerTypeSpec
+	// Pods are the Agenda's Pods by name.
+	Pods     map[string]*corev1.Pod
+	Customer string
+	Now      time.Time
+}
+
+// Launch is an attempt to start: the operation and its resolved payload.
+type Launch struct {
+	Index   int
+	Attempt int32
+	Payload []byte
+}
+
+// Plan is what the controller must do.
+type Plan struct {
+	Status popv1.AgendaStatus
+	Launch []Launch
+	// Delete are Pods to delete now (timeouts, stuck Pending, cancel).
+	Delete []string
+	// RequeueAfter is when to look again without an event; 0 for never.
+	RequeueAfter time.Duration
+	// Finished is true when this plan moves the Agenda to a final state.
+	Finished bool
+}
+
+// planner carries one planning pass.
+type planner struct {
+	obs    Observed
+	ops    []popv1.OperationStatus // in spec order
+	plan   Plan
+	recheck time.Time
+}
+
+// Decide computes the plan for an admitted Agenda.
+func Decide(obs Observed) Plan {
+	p := &planner{obs: obs}
+	p.plan.Status = *obs.Agenda.Status.DeepCopy()
+	p.ops = alignOperations(obs.Agenda)
+	wasFinal := isFinal(&p.plan.Status)
+	if !wasFinal {
+		p.adoptPods()
+		p.observeAttempts()
+		if reason, msg, stop := p.stopRequested(); stop {
+			p.stopAll(reason, msg)
+		} else {
+			p.skipAfterFailures()
+			p.launchReady()
+		}
+	}
+	p.plan.Status.Operations = p.ops
+	summarize(&p.plan.Status, obs.Agenda, obs.Now)
+	p.plan.Finished = !wasFinal && isFinal(&p.plan.Status)
+	if !p.recheck.IsZero() && !isFinal(&p.plan.Status) {
+		p.plan.RequeueAfter = max(p.recheck.Sub(obs.Now), time.Second)
+	}
+	return p.plan
+}
+
+// alignOperations returns one status entry per spec operation, in spec order, keeping what
+// status already records.
+func alignOperations(ag *popv1.Agenda) []popv1.OperationStatus {
+	byName := make(map[string]popv1.OperationStatus, len(ag.Status.Operations))
+	for _, s := range ag.Status.Operations {
+		byName[s.Name] = s
+	}
+	ops := make([]popv1.OperationStatus, len(ag.Spec.Operations))
+	for i, op := range ag.Spec.Operations {
+		s, ok := byName[op.Name]
+		if !ok {
+			s = popv1.OperationStatus{Name: op.Name, State: popv1.OperationWaiting}
+		}
+		ops[i] = *s.DeepCopy()
+	}
+	return ops
+}
+
+// adoptPods takes over Pods whose attempt the status does not know yet: the controller
+// created them but stopped before writing status. This is what makes a restart at any
+// moment start no second Pod for the same attempt.
+func (p *planner) adoptPods() {
+	for _, pod := range p.obs.Pods {
+		i, ok := p.obs.Graph.Index(pod.Labels[popv1.OperationLabel])
+		if !ok {
+			continue
+		}
+		attempt, err := strconv.Atoi(pod.Labels[popv1.AttemptLabel])
+		if err != nil || int32(attempt) <= p.ops[i].Attempts {
+			continue
+		}
+		s := &p.ops[i]
+		s.Attempts, s.State, s.Pod = int32(attempt), popv1.OperationExecuting, pod.Name
+		s.StartTime, s.NextAttemptTime, s.CompletionTime = ptrTime(pod.CreationTimestamp), nil, nil
+	}
+}
+
+// observeAttempts reads each executing operation's Pod and records its outcome.
+func (p *planner) observeAttempts() {
+	for i := range p.ops {
+		s := &p.ops[i]
+		if s.State != popv1.OperationExecuting {
+			continue
+		}
+		op := &p.obs.Agenda.Spec.Operations[i]
+		pod, ok := p.obs.Pods[s.Pod]
+		if !ok {
+			p.attemptFailed(i, "Pod "+s.Pod+" disappeared before it finished")
+			continue
+		}
+		o := judgePod(pod, op, p.handler(i), p.obs.Now)
+		if o.deletePod {
+			p.plan.Delete = append(p.plan.Delete, pod.Name)
+		}
+		switch {
+		case o.done && o.ok:
+			s.State, s.Output, s.Progress, s.Message = popv1.OperationSucceeded, jsonValue(o.output), 100, ""
+			s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+		case o.done:
+			p.attemptFailed(i, o.message)
+		default:
+			s.Progress, s.Message = o.progress, o.message
+			p.recheckAt(o.recheckAt)
+		}
+	}
+}
+
+func (p *planner) handler(i int) *popv1.HandlerTypeSpec {
+	if h, ok := p.obs.Handlers[p.obs.Agenda.Spec.Operations[i].Type]; ok {
+		return h
+	}
+	return &popv1.HandlerTypeSpec{}
+}
+
+// attemptFailed counts a failed attempt and either schedules a retry after its backoff or
+// fails the operation.
+func (p *planner) attemptFailed(i int, why string) {
+	s := &p.ops[i]
+	s.Failures++
+	limit := retryLimit(&p.obs.Agenda.Spec.Operations[i], p.handler(i))
+	if s.Failures <= limit {
+		at := p.obs.Now.Add(backoff(p.handler(i), s.Failures))
+		s.State, s.NextAttemptTime = popv1.OperationWaiting, ptrTime(metav1.NewTime(at))
+		s.Message = truncate("attempt " + strconv.Itoa(int(s.Attempts)) + " failed: " + why + "; retry " +
+			strconv.Itoa(int(s.Failures)) + " of " + strconv.Itoa(int(limit)) + " at " + at.UTC().Format(time.RFC3339))
+		p.recheckAt(at)
+		return
+	}
+	s.State, s.Message = popv1.OperationFailed, truncate(why)
+	s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+}
+
+func (p *planner) recheckAt(t time.Time) {
+	if !t.IsZero() && (p.recheck.IsZero() || t.Before(p.recheck)) {
+		p.recheck = t
+	}
+}
+
+// stopRequested reports a cancel or an expired Agenda timeout.
+func (p *planner) stopRequested() (reason, message string, stop bool) {
+	ag := p.obs.Agenda
+	if ag.Spec.Cancel {
+		return popv1.ReasonCancelled, "cancelled by spec.cancel", true
+	}
+	if ag.Spec.Timeout != nil && p.plan.Status.AdmissionTime != nil {
+		deadline := p.plan.Status.AdmissionTime.Add(ag.Spec.Timeout.Duration)
+		if !p.obs.Now.Before(deadline) {
+			return popv1.ReasonTimeout, "Agenda timed out after " + ag.Spec.Timeout.Duration.String(), true
+		}
+		p.recheckAt(deadline)
+	}
+	return "", "", false
+}
+
+// stopAll cancels every unfinished operation and deletes its Pod.
+func (p *planner) stopAll(reason, message string) {
+	for i := range p.ops {
+		s := &p.ops[i]
+		if isFinalOp(s.State) {
+			continue
+		}
+		if s.State == popv1.OperationExecuting {
+			if pod, ok := p.obs.Pods[s.Pod]; ok && pod.DeletionTimestamp == nil && !podDone(pod) {
+				p.plan.Delete = append(p.plan.Delete, s.Pod)
+			}
+		}
+		s.State, s.Message, s.NextAttemptTime = popv1.OperationCancelled, message, nil
+		s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+	}
+	p.plan.Status.Phase = popv1.PhaseCancelled
+	setStopCondition(&p.plan.Status, p.obs.Agenda.Generation, reason, message, p.obs.Now)
+}
+
+// skipAfterFailures marks operations that can no longer run: under FailFast every
+// operation not yet started once any failed, under ContinueIndependent the failed
+// operations' dependents.
+func (p *planner) skipAfterFailures() {
+	var failed []int
+	for i := range p.ops {
+		if p.ops[i].State == popv1.OperationFailed || p.ops[i].State == popv1.OperationSkipped {
+			failed = append(failed, i)
+		}
+	}
+	if len(failed) == 0 {
+		return
+	}
+	doomed := p.obs.Graph.Descendants(failed...)
+	if p.obs.Agenda.Spec.FailurePolicy != popv1.ContinueIndependent {
+		doomed = doomed[:0]
+		for i := range p.ops {
+			doomed = append(doomed, i)
+		}
+	}
+	for _, i := range doomed {
+		s := &p.ops[i]
+		if s.State == popv1.OperationWaiting {
+			s.State, s.NextAttemptTime = popv1.OperationSkipped, nil
+			s.Message = "skipped: an operation it needs, or under FailFast any operation, failed"
+			s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+		}
+	}
+}
+
+// launchReady starts every operation whose dependencies succeeded and whose backoff is over.
+func (p *planner) launchReady() {
+	now := p.obs.Now
+	waiting := func(i int) bool {
+		s := &p.ops[i]
+		if s.State != popv1.OperationWaiting {
+			return false
+		}
+		if s.NextAttemptTime != nil && now.Before(s.NextAttemptTime.Time) {
+			p.recheckAt(s.NextAttemptTime.Time)
+			return false
+		}
+		return true
+	}
+	succeeded := func(i int) bool { return p.ops[i].State == popv1.OperationSucceeded }
+	for _, i := range p.obs.Graph.Ready(waiting, succeeded) {
+		s := &p.ops[i]
+		payload, err := resolvePayload(p.obs, p.ops, i, s.Attempts+1)
+		if err != nil {
+			s.State, s.Message = popv1.OperationFailed, truncate("resolving payload: "+err.Error())
+			s.CompletionTime = ptrTime(metav1.NewTime(now))
+			continue
+		}
+		s.Attempts++
+		s.State, s.Pod, s.Message, s.Progress = popv1.OperationExecuting, podspec.Name(p.obs.Agenda.Name, s.Name, s.Attempts), "", 0
+		s.StartTime, s.NextAttemptTime, s.CompletionTime = ptrTime(metav1.NewTime(now)), nil, nil
+		p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload})
+	}
+	// A resolution failure is a failure like any other: apply the failure policy now.
+	p.skipAfterFailures()
+}
+
+func podDone(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+func ptrTime(t metav1.Time) *metav1.Time { return &t }
+
+func truncate(s string) string {
+	const limit = 1024
+	if len(s) <= limit {
+		return s
+	}
+	return s[:limit-3] + "..."
+}

@@ -1,0 +1,107 @@
+package execution
+
+import (
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+)
+
+// isFinal reports whether the Agenda has succeeded or failed (cancel and timeout included).
+func isFinal(st *popv1.AgendaStatus) bool {
+	return meta.IsStatusConditionTrue(st.Conditions, popv1.AgendaSucceeded) ||
+		meta.IsStatusConditionTrue(st.Conditions, popv1.AgendaFailed)
+}
+
+// IsFinished is isFinal for callers outside the package.
+func IsFinished(ag *popv1.Agenda) bool { return isFinal(&ag.Status) }
+
+// summarize derives percentComplete, phase, times and the Running/Succeeded/Failed
+// conditions from the per-operation states.
+func summarize(st *popv1.AgendaStatus, ag *popv1.Agenda, now time.Time) {
+	st.PercentComplete = percentComplete(st.Operations)
+	if isFinal(st) {
+		return
+	}
+	gen := ag.Generation
+	counts := map[popv1.OperationState]int{}
+	for _, o := range st.Operations {
+		counts[o.State]++
+		if o.State == popv1.OperationExecuting && st.StartTime == nil {
+			st.StartTime = o.StartTime
+		}
+	}
+	total := len(st.Operations)
+	switch {
+	case counts[popv1.OperationSucceeded] == total:
+		st.Phase = popv1.PhaseSucceeded
+		setCondition(st, gen, popv1.AgendaSucceeded, true, popv1.ReasonAllOperationsSucceed,
+			fmt.Sprintf("all %d operations succeeded", total))
+		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")
+		st.CompletionTime = ptrTime(metav1.NewTime(now))
+	case counts[popv1.OperationExecuting]+counts[popv1.OperationWaiting] == 0:
+		st.Phase = popv1.PhaseFailed
+		setCondition(st, gen, popv1.AgendaFailed, true, popv1.ReasonOperationFailed, firstFailure(st.Operations))
+		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")
+		st.CompletionTime = ptrTime(metav1.NewTime(now))
+	case counts[popv1.OperationExecuting] > 0:
+		st.Phase = popv1.PhaseRunning
+		setCondition(st, gen, popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting,
+			fmt.Sprintf("%d of %d operations executing, %d complete", counts[popv1.OperationExecuting], total,
+				counts[popv1.OperationSucceeded]))
+	default:
+		st.Phase = popv1.PhaseRunning
+		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonOperationsWaiting,
+			"no operation executing: waiting for a retry's backoff")
+	}
+}
+
+// setStopCondition records a cancel or timeout as the Agenda's final state.
+func setStopCondition(st *popv1.AgendaStatus, gen int64, reason, message string, now time.Time) {
+	setCondition(st, gen, popv1.AgendaFailed, true, reason, message)
+	setCondition(st, gen, popv1.AgendaRunning, false, reason, message)
+	if reason == popv1.ReasonCancelled {
+		setCondition(st, gen, popv1.AgendaCancelled, true, reason, message)
+	}
+	st.CompletionTime = ptrTime(metav1.NewTime(now))
+}
+
+func firstFailure(ops []popv1.OperationStatus) string {
+	for _, o := range ops {
+		if o.State == popv1.OperationFailed {
+			return fmt.Sprintf("operation %s failed: %s", o.Name, o.Message)
+		}
+	}
+	return "operations were skipped or cancelled"
+}
+
+// percentComplete weighs every operation equally: complete ones count 100, executing
+// ones their reported progress.
+func percentComplete(ops []popv1.OperationStatus) int32 {
+	if len(ops) == 0 {
+		return 0
+	}
+	var sum int64
+	for _, o := range ops {
+		switch {
+		case isFinalOp(o.State):
+			sum += 100
+		case o.State == popv1.OperationExecuting:
+			sum += int64(o.Progress)
+		}
+	}
+	return int32(sum / int64(len(ops)))
+}
+
+func setCondition(st *popv1.AgendaStatus, gen int64, typ string, status bool, reason, message string) {
+	s := metav1.ConditionFalse
+	if status {
+		s = metav1.ConditionTrue
+	}
+	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
+		Type: typ, Status: s, Reason: reason, Message: truncate(message), ObservedGeneration: gen,
+	})
+}
