@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -49,6 +50,10 @@ type AgendaReconciler struct {
 //  5. an admitted one is planned from its Pods, and the plan carried out: Pods deleted and
 //     created first, then one status write.
 func (r *AgendaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	return quietConflicts(r.reconcile(ctx, req))
+}
+
+func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var ag popv1.Agenda
 	if err := r.Client.Get(ctx, req.NamespacedName, &ag); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -132,5 +137,20 @@ func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, st
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
+	if apierrors.IsConflict(err) {
+		return errStale
+	}
 	return err
+}
+
+// errStale marks a status write refused because the Agenda changed since it was read.
+// It is expected under concurrency, so Reconcile retries it quietly.
+var errStale = errors.New("agenda changed since it was read")
+
+// quietConflicts turns errStale into a prompt, unlogged retry.
+func quietConflicts(res ctrl.Result, err error) (ctrl.Result, error) {
+	if errors.Is(err, errStale) {
+		return ctrl.Result{RequeueAfter: 100 * time.Millisecond}, nil
+	}
+	return res, err
 }

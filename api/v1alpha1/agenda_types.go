@@ -262,9 +262,12 @@ type OperationStatus struct {
 	// +optional
 	Progress int32 `json:"progress,omitempty"`
 
-	// output is the handler's output (bounded by the HandlerType's outputs.maxBytes).
+	// output is the handler's output as JSON text, bounded by the HandlerType's
+	// outputs.maxBytes. It is text, not a JSON field, so that the API server keeps it byte
+	// for byte (it drops null-valued keys from free-form JSON fields).
+	// +kubebuilder:validation:MaxLength=4096
 	// +optional
-	Output *apiextensionsv1.JSON `json:"output,omitempty"`
+	Output string `json:"output,omitempty"`
 
 	// message explains the state, e.g. why an attempt failed.
 	// +kubebuilder:validation:MaxLength=1024

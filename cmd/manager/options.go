@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -19,6 +20,7 @@ type options struct {
 	qps                     float64
 	burst                   int
 	maxConcurrentReconciles int
+	operatorNamespace       string
 }
 
 func defaultOptions() options {
@@ -32,7 +34,15 @@ func defaultOptions() options {
 		qps:                     500,
 		burst:                   1000,
 		maxConcurrentReconciles: 8,
+		operatorNamespace:       envOr("POD_NAMESPACE", "pop-system"),
 	}
+}
+
+func envOr(name, fallback string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return fallback
 }
 
 func (o *options) bindFlags(fs *flag.FlagSet) {
@@ -52,6 +62,8 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 		"Comma-separated namespaces to watch; all namespaces when empty.")
 	fs.Float64Var(&o.qps, "kube-api-qps", o.qps, "Queries per second allowed to the API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", o.burst, "Burst of queries allowed to the API server.")
+	fs.StringVar(&o.operatorNamespace, "operator-namespace", o.operatorNamespace,
+		"Namespace of the cluster-wide default HandlerTypes (defaults to $POD_NAMESPACE, else pop-system).")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", o.maxConcurrentReconciles,
 		"Reconciles each controller runs in parallel.")
 }

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -39,6 +43,11 @@ func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
 		LeaseDuration:                 &o.leaseDuration,
 		LeaderElectionReleaseOnCancel: true,
 	}
+	// Cache only handler Pods: an operator that caches every Pod of a large cluster
+	// spends its memory on objects it never reads.
+	mo.Cache.ByObject = map[client.Object]cache.ByObject{
+		&corev1.Pod{}: {Label: handlerPodSelector()},
+	}
 	if ns := o.watchedNamespaces(); len(ns) > 0 {
 		mo.Cache.DefaultNamespaces = map[string]cache.Config{}
 		for _, n := range ns {
@@ -46,6 +55,14 @@ func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
 		}
 	}
 	return mo
+}
+
+func handlerPodSelector() labels.Selector {
+	req, err := labels.NewRequirement(popv1.AgendaLabel, selection.Exists, nil)
+	if err != nil {
+		panic(err) // a constant label key cannot fail
+	}
+	return labels.NewSelector().Add(*req)
 }
 
 // run builds the manager, registers the controllers that exist, and blocks until ctx ends.
@@ -68,7 +85,10 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: o.maxConcurrentReconciles}); err != nil {
+	if err := controllers.SetupAll(mgr, controllers.Options{
+		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		OperatorNamespace:       o.operatorNamespace,
+	}); err != nil {
 		return err
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {

@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/refs"
@@ -89,15 +88,11 @@ func outputOf(obs Observed, ops []popv1.OperationStatus, source string) (any, bo
 		return nil, false
 	}
 	j, ok := obs.Graph.Index(name)
-	if !ok || ops[j].State != popv1.OperationSucceeded || ops[j].Output == nil {
+	if !ok || ops[j].State != popv1.OperationSucceeded || ops[j].Output == "" {
 		return nil, false
 	}
-	v, err := refs.Decode(ops[j].Output.Raw)
+	v, err := refs.Decode([]byte(ops[j].Output))
 	return v, err == nil
-}
-
-func jsonValue(raw []byte) *apiextensionsv1.JSON {
-	return &apiextensionsv1.JSON{Raw: append([]byte(nil), raw...)}
 }
 
 func isFinalOp(s popv1.OperationState) bool {

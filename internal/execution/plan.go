@@ -135,7 +135,7 @@ func (p *planner) observeAttempts() {
 		}
 		switch {
 		case o.done && o.ok:
-			s.State, s.Output, s.Progress, s.Message = popv1.OperationSucceeded, jsonValue(o.output), 100, ""
+			s.State, s.Output, s.Progress, s.Message = popv1.OperationSucceeded, string(o.output), 100, ""
 			s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
 		case o.done:
 			p.attemptFailed(i, o.message)

@@ -1,5 +1,6 @@
 // Package controllers_test runs POP's controllers in a manager against a real
-// kube-apiserver and asserts through an uncached client.
+// kube-apiserver, with a simulated kubelet (test/podsim), and asserts through an uncached
+// client.
 package controllers_test
 
 import (
@@ -8,18 +9,27 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pop-operator/pop/controllers"
 	"github.com/pop-operator/pop/test/framework"
+	"github.com/pop-operator/pop/test/podsim"
 )
 
+const operatorNamespace = "pop-system"
+
 var (
-	env    *framework.Env
-	ctx    context.Context
-	cancel context.CancelFunc
+	env         *framework.Env
+	ctx         context.Context
+	cancel      context.CancelFunc
+	sim         *podsim.Simulator
+	stopManager context.CancelFunc
 )
 
 func TestControllers(t *testing.T) {
@@ -33,20 +43,50 @@ var _ = BeforeSuite(func() {
 	var err error
 	env, err = framework.Start()
 	Expect(err).NotTo(HaveOccurred())
+	Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
 
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:  framework.Scheme(),
-		Metrics: metricsserver.Options{BindAddress: "0"},
-	})
-	Expect(err).NotTo(HaveOccurred())
-	Expect(controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: 2})).To(Succeed())
-	go func() {
-		defer GinkgoRecover()
-		Expect(mgr.Start(ctx)).To(Succeed())
-	}()
+	sim = podsim.New(env.Client)
+	go sim.Run(ctx)
+	stopManager = startManager()
 })
 
+// startManager runs POP's controllers in a fresh manager and returns its stop function,
+// which waits until the manager has stopped. wrap, when given, wraps the manager's client.
+func startManager(wrap ...func(client.Client) client.Client) context.CancelFunc {
+	GinkgoHelper()
+	opts := ctrl.Options{
+		Scheme:  framework.Scheme(),
+		Metrics: metricsserver.Options{BindAddress: "0"},
+	}
+	if len(wrap) > 0 {
+		opts.NewClient = func(cfg *rest.Config, o client.Options) (client.Client, error) {
+			c, err := client.New(cfg, o)
+			if err != nil {
+				return nil, err
+			}
+			return wrap[0](c), nil
+		}
+	}
+	mgr, err := ctrl.NewManager(env.Config, opts)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: 4, OperatorNamespace: operatorNamespace})).To(Succeed())
+	mctx, mcancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer GinkgoRecover()
+		defer close(done)
+		Expect(mgr.Start(mctx)).To(Succeed())
+	}()
+	return func() {
+		mcancel()
+		<-done
+	}
+}
+
 var _ = AfterSuite(func() {
+	if stopManager != nil {
+		stopManager()
+	}
 	if cancel != nil {
 		cancel()
 	}
