@@ -19,8 +19,9 @@ generate: ## Write deepcopy code for the API types.
 
 .PHONY: manifests
 manifests: ## Write CRDs into config/crd/bases and RBAC into config/rbac.
-	$(CONTROLLER_GEN) crd rbac:roleName=manager-role paths=./api/... paths=./controllers/... paths=./internal/... \
-		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac
+	$(CONTROLLER_GEN) crd rbac:roleName=manager-role webhook paths=./api/... paths=./controllers/... paths=./internal/... \
+		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac \
+		output:webhook:artifacts:config=config/webhook
 
 GENERATED_SUM = find api config -type f | LC_ALL=C sort | xargs sha256sum | sha256sum
 

@@ -38,15 +38,17 @@ func (r *AgendaReconciler) run(ctx context.Context, ag *popv1.Agenda, acc *accep
 	if err := r.launch(ctx, ag, acc, plan.Launch, customer); err != nil {
 		return ctrl.Result{}, err
 	}
-	if plan.Finished {
-		if err := r.cleanupPods(ctx, ag); err != nil {
-			return ctrl.Result{}, err
-		}
-	}
 	r.recordTransitions(ag, &plan.Status)
 	plan.Status.ObservedGeneration = ag.Generation
 	if err := r.writeStatus(ctx, ag, plan.Status); err != nil {
 		return ctrl.Result{}, err
+	}
+	// Only once the final status is stored: a Pod deleted earlier would look, to a
+	// reconcile reading the old status, like an attempt lost mid-run.
+	if execution.IsFinished(ag) && needsCleanup(ag.Spec.PodCleanup, pods) {
+		if err := r.cleanupPods(ctx, ag); err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	if at, ok := execution.TTLExpiry(ag); ok {
 		return ctrl.Result{RequeueAfter: max(at.Sub(r.now()), time.Millisecond)}, nil
@@ -169,6 +171,23 @@ func (r *AgendaReconciler) cleanupPods(ctx context.Context, ag *popv1.Agenda) er
 		opts = append(opts, client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("status.phase", string(corev1.PodSucceeded))})
 	}
 	return client.IgnoreNotFound(r.Client.DeleteAllOf(ctx, &corev1.Pod{}, opts...))
+}
+
+// needsCleanup reports whether the cleanup policy still has Pods to delete.
+func needsCleanup(policy popv1.PodCleanup, pods map[string]*corev1.Pod) bool {
+	for _, p := range pods {
+		switch policy {
+		case popv1.KeepAll:
+			return false
+		case popv1.DeleteAll:
+			return true
+		default:
+			if p.Status.Phase == corev1.PodSucceeded {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // recordTransitions emits Events for failed attempts and for the Agenda's end.

@@ -134,6 +134,9 @@ func pending(pod *corev1.Pod, op *popv1.Operation, h *popv1.HandlerTypeSpec, now
 		deadline = pod.CreationTimestamp.Add(t.Duration + timeoutGrace)
 	}
 	if !now.Before(deadline) {
+		if why == "" {
+			why = "no reason reported"
+		}
 		return outcome{done: true, deletePod: true, message: fmt.Sprintf("Pod stayed Pending for %s: %s", now.Sub(pod.CreationTimestamp.Time).Round(time.Second), why)}
 	}
 	return outcome{message: why, recheckAt: deadline}
@@ -152,7 +155,7 @@ func pendingReason(pod *corev1.Pod) string {
 			return strings.TrimSpace(c.Reason + ": " + c.Message)
 		}
 	}
-	return "waiting to start"
+	return ""
 }
 
 // progress reads pop.report.progress: a number, or POP's object with percentComplete.

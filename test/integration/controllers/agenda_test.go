@@ -184,7 +184,9 @@ var _ = Describe("Agenda execution", func() {
 		ag := builders.MakeAgenda("evicted", ns).Op("victim", "echo", "v").Obj()
 		ag.Spec.Operations[0].Retries = ptr.To[int32](1)
 		createAndAdmit(ag)
-		Eventually(func(g Gomega) { g.Expect(podsOf(g, ag, "victim")).To(HaveLen(1)) }, framework.Timeout).Should(Succeed())
+		Eventually(func(g Gomega) {
+			g.Expect(opStatus(getAgenda(g, ag), "victim")).To(HaveField("Pod", "evicted-victim-1"))
+		}, framework.Timeout, framework.Interval).Should(Succeed())
 		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evicted-victim-1"}}
 		Expect(env.Client.Delete(ctx, pod)).To(Succeed())
 		done := waitForPhase(ag, popv1.PhaseSucceeded)

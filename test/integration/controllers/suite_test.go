@@ -12,8 +12,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -57,10 +59,12 @@ func startManager(wrap ...func(client.Client) client.Client) context.CancelFunc 
 	opts := ctrl.Options{
 		Scheme:  framework.Scheme(),
 		Metrics: metricsserver.Options{BindAddress: "0"},
+		// Tests restart the manager in one process; the name check guards metrics only.
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	}
 	if len(wrap) > 0 {
 		opts.NewClient = func(cfg *rest.Config, o client.Options) (client.Client, error) {
-			c, err := client.New(cfg, o)
+			c, err := client.NewWithWatch(cfg, o)
 			if err != nil {
 				return nil, err
 			}
