@@ -3,11 +3,13 @@ package controllers
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -33,6 +35,10 @@ type AgendaReconciler struct {
 	// OperatorNamespace holds the cluster-wide default HandlerTypes.
 	OperatorNamespace string
 	graphs            graphCache
+	// written maps an Agenda's UID to the resourceVersion of this controller's last
+	// status write. A cached copy with another version may predate that write, so it is
+	// re-read from the API server instead of being acted on and refused as stale.
+	written sync.Map
 }
 
 // +kubebuilder:rbac:groups=pop.dev,resources=agendas,verbs=get;list;watch;delete
@@ -55,7 +61,7 @@ func (r *AgendaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctr
 
 func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	var ag popv1.Agenda
-	if err := r.Client.Get(ctx, req.NamespacedName, &ag); err != nil {
+	if err := r.get(ctx, req.NamespacedName, &ag); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.graphs.forget(req.NamespacedName)
 		}
@@ -80,6 +86,18 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, r.writeStatus(ctx, &ag, r.waitingStatus(&ag))
 	}
 	return r.run(ctx, &ag, accepted)
+}
+
+// get reads an Agenda from the cache, or from the API server when the cached copy is not
+// the one this controller last wrote.
+func (r *AgendaReconciler) get(ctx context.Context, key types.NamespacedName, ag *popv1.Agenda) error {
+	if err := r.Client.Get(ctx, key, ag); err != nil {
+		return err
+	}
+	if last, ok := r.written.Load(ag.UID); ok && last.(string) != ag.ResourceVersion {
+		return r.APIReader.Get(ctx, key, ag)
+	}
+	return nil
 }
 
 func (r *AgendaReconciler) now() time.Time { return r.Clock.Now() }
@@ -134,6 +152,9 @@ func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, st
 	ag.Status = st
 	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
 	err := r.Client.Status().Patch(ctx, ag, patch, client.FieldOwner(AgendaFieldOwner))
+	if err == nil {
+		r.written.Store(ag.UID, ag.ResourceVersion)
+	}
 	if apierrors.IsNotFound(err) {
 		return nil
 	}

@@ -23,7 +23,8 @@ type writeCounter struct {
 }
 
 func (w *writeCounter) count(verb string, obj client.Object) {
-	if obj.GetNamespace() != w.namespace {
+	// Count what concerns the Agenda: its status and its Pods, not other kinds' status.
+	if _, ok := obj.(*popv1.HandlerType); ok || obj.GetNamespace() != w.namespace {
 		return
 	}
 	w.mu.Lock()
