@@ -7,8 +7,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -214,4 +214,3 @@ func (r *AgendaReconciler) recordTransitions(ag *popv1.Agenda, next *popv1.Agend
 }
 
 func statusEqual(a, b popv1.AgendaStatus) bool { return equality.Semantic.DeepEqual(a, b) }
-

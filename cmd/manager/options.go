@@ -21,6 +21,9 @@ type options struct {
 	burst                   int
 	maxConcurrentReconciles int
 	operatorNamespace       string
+	enableWebhooks          bool
+	webhookPort             int
+	webhookCertDir          string
 }
 
 func defaultOptions() options {
@@ -35,6 +38,7 @@ func defaultOptions() options {
 		burst:                   1000,
 		maxConcurrentReconciles: 8,
 		operatorNamespace:       envOr("POD_NAMESPACE", "pop-system"),
+		webhookPort:             9443,
 	}
 }
 
@@ -64,6 +68,11 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.burst, "kube-api-burst", o.burst, "Burst of queries allowed to the API server.")
 	fs.StringVar(&o.operatorNamespace, "operator-namespace", o.operatorNamespace,
 		"Namespace of the cluster-wide default HandlerTypes (defaults to $POD_NAMESPACE, else pop-system).")
+	fs.BoolVar(&o.enableWebhooks, "enable-webhooks", o.enableWebhooks,
+		"Serve the validating webhook (needs a serving certificate in --webhook-cert-dir). Without it the controller still validates and reports problems in status.")
+	fs.IntVar(&o.webhookPort, "webhook-port", o.webhookPort, "Port the webhook server listens on.")
+	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", o.webhookCertDir,
+		"Folder holding tls.crt and tls.key for the webhook server; controller-runtime's default when empty.")
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", o.maxConcurrentReconciles,
 		"Reconciles each controller runs in parallel.")
 }

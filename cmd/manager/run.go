@@ -14,9 +14,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/controllers"
+	"github.com/pop-operator/pop/internal/webhooks"
 )
 
 // newScheme registers the built-in kinds and POP's own.
@@ -42,6 +44,7 @@ func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
 		LeaderElectionNamespace:       o.leaderElectionNamespace,
 		LeaseDuration:                 &o.leaseDuration,
 		LeaderElectionReleaseOnCancel: true,
+		WebhookServer:                 webhook.NewServer(webhook.Options{Port: o.webhookPort, CertDir: o.webhookCertDir}),
 	}
 	// Cache only handler Pods: an operator that caches every Pod of a large cluster
 	// spends its memory on objects it never reads.
@@ -90,6 +93,11 @@ func run(ctx context.Context, o options) error {
 		OperatorNamespace:       o.operatorNamespace,
 	}); err != nil {
 		return err
+	}
+	if o.enableWebhooks {
+		if err := webhooks.SetupAgendaWebhook(mgr); err != nil {
+			return fmt.Errorf("setting up the Agenda webhook: %w", err)
+		}
 	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)

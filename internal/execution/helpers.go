@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"time"
 
-
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/refs"
 )

@@ -48,9 +48,9 @@ type Plan struct {
 
 // planner carries one planning pass.
 type planner struct {
-	obs    Observed
-	ops    []popv1.OperationStatus // in spec order
-	plan   Plan
+	obs     Observed
+	ops     []popv1.OperationStatus // in spec order
+	plan    Plan
 	recheck time.Time
 }
 

@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 )
@@ -54,13 +55,24 @@ type Env struct {
 }
 
 // Start runs kube-apiserver and etcd from KUBEBUILDER_ASSETS and installs the CRDs.
-func Start() (*Env, error) {
+func Start() (*Env, error) { return start(false) }
+
+// StartWithWebhooks also registers config/webhook with the API server, pointed at a local
+// webhook server that the test's manager must serve (see WebhookServerOptions).
+func StartWithWebhooks() (*Env, error) { return start(true) }
+
+func start(webhooks bool) (*Env, error) {
 	if os.Getenv("KUBEBUILDER_ASSETS") == "" {
 		return nil, fmt.Errorf("KUBEBUILDER_ASSETS is not set: run `make test`, or export KUBEBUILDER_ASSETS=$(hack/envtest-assets.sh)")
 	}
 	env := &envtest.Environment{
 		CRDDirectoryPaths:     []string{filepath.Join(RepoRoot(), "config", "crd", "bases")},
 		ErrorIfCRDPathMissing: true,
+	}
+	if webhooks {
+		env.WebhookInstallOptions = envtest.WebhookInstallOptions{
+			Paths: []string{filepath.Join(RepoRoot(), "config", "webhook")},
+		}
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -72,6 +84,12 @@ func Start() (*Env, error) {
 		return nil, err
 	}
 	return &Env{Env: env, Config: cfg, Client: c}, nil
+}
+
+// WebhookServerOptions are what a manager's webhook server needs to serve envtest.
+func (e *Env) WebhookServerOptions() webhook.Options {
+	o := e.Env.WebhookInstallOptions
+	return webhook.Options{Host: o.LocalServingHost, Port: o.LocalServingPort, CertDir: o.LocalServingCertDir}
 }
 
 // Stop shuts the control plane down.

@@ -68,8 +68,8 @@ var _ = Describe("Agenda execution", func() {
 		done := waitForPhase(ag, popv1.PhaseSucceeded)
 		Expect(done.Status.PercentComplete).To(Equal(int32(100)))
 		Expect(meta.IsStatusConditionTrue(done.Status.Conditions, popv1.AgendaSucceeded)).To(BeTrue())
-		Expect(string(opStatus(done, "thumb").Output)).To(MatchJSON(`{"at": 5.5, "label": "codec h264 at 5.5s"}`))
-		Expect(string(opStatus(done, "publish").Output)).To(MatchJSON(`{
+		Expect(opStatus(done, "thumb").Output).To(MatchJSON(`{"at": 5.5, "label": "codec h264 at 5.5s"}`))
+		Expect(opStatus(done, "publish").Output).To(MatchJSON(`{
 			"thumb": {"at": 5.5, "label": "codec h264 at 5.5s"}, "codec": "aac",
 			"missing": null, "fallback": "en", "id": "diamond", "op": "publish", "ns": "` + ns + `",
 			"customer": "run-customer", "attempt": 1}`))
@@ -123,7 +123,7 @@ var _ = Describe("Agenda execution", func() {
 			g.Expect(opStatus(getAgenda(g, ag), "slow").Progress).To(Equal(int32(40)))
 		}, framework.Timeout, framework.Interval).Should(Succeed())
 		done := waitForPhase(ag, popv1.PhaseSucceeded)
-		Expect(string(opStatus(done, "slow").Output)).To(MatchJSON(`{"frames": 240}`))
+		Expect(opStatus(done, "slow").Output).To(MatchJSON(`{"frames": 240}`))
 	})
 
 	It("retries a failing operation with backoff, then fails the Agenda and skips dependents", func() {

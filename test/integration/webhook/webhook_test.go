@@ -1,0 +1,117 @@
+// Package webhook_test proves the validating webhook rejects invalid Agendas at the door,
+// with field paths, against a real kube-apiserver calling a real webhook server.
+package webhook_test
+
+import (
+	"context"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+	"sigs.k8s.io/controller-runtime/pkg/webhook"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/webhooks"
+	"github.com/pop-operator/pop/test/builders"
+	"github.com/pop-operator/pop/test/framework"
+)
+
+var (
+	env    *framework.Env
+	ctx    context.Context
+	cancel context.CancelFunc
+)
+
+func TestWebhook(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "Webhook suite")
+}
+
+var _ = BeforeSuite(func() {
+	ctx, cancel = context.WithCancel(context.Background())
+	var err error
+	env, err = framework.StartWithWebhooks()
+	Expect(err).NotTo(HaveOccurred())
+	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
+		Scheme:        framework.Scheme(),
+		Metrics:       metricsserver.Options{BindAddress: "0"},
+		WebhookServer: webhook.NewServer(env.WebhookServerOptions()),
+	})
+	Expect(err).NotTo(HaveOccurred())
+	Expect(webhooks.SetupAgendaWebhook(mgr)).To(Succeed())
+	go func() {
+		defer GinkgoRecover()
+		Expect(mgr.Start(ctx)).To(Succeed())
+	}()
+	// The API server calls the webhook only once the server listens.
+	Eventually(func() error { return mgr.GetWebhookServer().StartedChecker()(nil) }, framework.Timeout).Should(Succeed())
+})
+
+var _ = AfterSuite(func() {
+	cancel()
+	if env != nil {
+		Expect(env.Stop()).To(Succeed())
+	}
+})
+
+var _ = Describe("Agenda webhook", func() {
+	var ns string
+	BeforeEach(func() {
+		var err error
+		ns, err = env.CreateNamespace(ctx, "wh", nil)
+		Expect(err).NotTo(HaveOccurred())
+	})
+
+	expectDenied := func(ag *popv1.Agenda, fragments ...string) {
+		GinkgoHelper()
+		err := env.Client.Create(ctx, ag)
+		Expect(err).To(HaveOccurred(), "the webhook let an invalid Agenda in")
+		Expect(apierrors.IsInvalid(err)).To(BeTrue(), "want 422 Invalid, got %v", err)
+		for _, f := range fragments {
+			Expect(err.Error()).To(ContainSubstring(f))
+		}
+	}
+
+	It("admits a valid Agenda", func() {
+		Expect(env.Client.Create(ctx, builders.MakeAgenda("ok", ns).Op("a", "t").Op("b", "t", "@<a.out::/x>").Obj())).To(Succeed())
+	})
+
+	DescribeTable("denies",
+		func(w *builders.AgendaWrapper, fragments ...string) {
+			ag := w.Obj()
+			ag.Namespace = ns
+			expectDenied(ag, fragments...)
+		},
+		Entry("an unknown dependsOn", builders.MakeAgenda("x", "").Op("a", "t").Op("b", "t").DependsOn("zz"),
+			`spec.operations[1].dependsOn[0]: Invalid value: "zz": unknown operation "zz"`),
+		Entry("a cycle, named", builders.MakeAgenda("x", "").Op("a", "t", "@<b.out>").Op("b", "t", "@<a.out>"),
+			`dependency cycle: a -> b -> a`),
+		Entry("a malformed reference", builders.MakeAgenda("x", "").Op("a", "t", map[string]any{"p": []any{"@<a"}}),
+			`spec.operations[0].payload.p[0]`, "unterminated reference"),
+		Entry("an unknown source", builders.MakeAgenda("x", "").Op("a", "t", "@<pop.tenant>"),
+			`unknown source "pop.tenant"`),
+		Entry("every problem at once", builders.MakeAgenda("x", "").Op("a", "t").DependsOn("a").Op("b", "t", "@<c.out>"),
+			`spec.operations[0].dependsOn[0]`, `spec.operations[1].payload`),
+	)
+
+	It("refuses to change the operations of a running Agenda, but allows cancel", func() {
+		ag := builders.MakeAgenda("running", ns).Op("a", "t").Obj()
+		Expect(env.Client.Create(ctx, ag)).To(Succeed())
+		meta.SetStatusCondition(&ag.Status.Conditions, metav1.Condition{Type: popv1.AgendaAdmitted, Status: metav1.ConditionTrue, Reason: "Test", Message: "admitted"})
+		Expect(env.Client.Status().Update(ctx, ag)).To(Succeed())
+
+		changed := ag.DeepCopy()
+		changed.Spec.Operations[0].Type = "other"
+		err := env.Client.Update(ctx, changed)
+		Expect(err).To(HaveOccurred())
+		Expect(err.Error()).To(ContainSubstring("spec.operations: Forbidden: cannot change while the Agenda runs"))
+
+		ag.Spec.Cancel = true
+		Expect(env.Client.Update(ctx, ag)).To(Succeed())
+	})
+})
