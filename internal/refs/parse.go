@@ -6,6 +6,7 @@ package refs
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"regexp"
 	"strings"
 
@@ -126,8 +127,10 @@ func parseDefault(def string) any {
 	var v any
 	dec := json.NewDecoder(strings.NewReader(def))
 	dec.UseNumber()
-	if err := dec.Decode(&v); err == nil && !dec.More() {
-		return v
+	if err := dec.Decode(&v); err == nil {
+		if _, err := dec.Token(); err == io.EOF {
+			return v
+		}
 	}
 	return def
 }
