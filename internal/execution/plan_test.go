@@ -1,6 +1,7 @@
 package execution
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -43,7 +44,7 @@ func withOps(ag *popv1.Agenda, ops ...popv1.OperationStatus) *popv1.Agenda {
 
 func executing(name string, attempt int32) popv1.OperationStatus {
 	return popv1.OperationStatus{Name: name, State: popv1.OperationExecuting, Attempts: attempt,
-		Pod: "ag-" + name + "-" + string(rune('0'+attempt)), StartTime: &metav1.Time{Time: t0.Add(-time.Minute)}}
+		Pod: "ag-" + name + "-" + strconv.Itoa(int(attempt)), StartTime: &metav1.Time{Time: t0.Add(-time.Minute)}}
 }
 
 func pod(name string, created time.Time, phase corev1.PodPhase, msg string, exit int32) *corev1.Pod {
