@@ -1,0 +1,151 @@
+// Package queue orders an Insight's pending Agendas: FIFO, weighted Fairness between
+// customers, or Priority with optional aging. It is pure — no client, no clock of its own —
+// so that the scheduler, popctl and tests share one definition of "who is next".
+package queue
+
+import (
+	"time"
+)
+
+// Algorithm names, as in the Insight API.
+const (
+	FIFO     = "FIFO"
+	Fairness = "Fairness"
+	Priority = "Priority"
+)
+
+// Item is one pending Agenda.
+type Item struct {
+	// Key identifies the Agenda (namespace/name).
+	Key string
+	// UID breaks the last ties, so that order never depends on map iteration.
+	UID      string
+	Customer string
+	Priority int32
+	// Since is when the Agenda joined the queue.
+	Since time.Time
+}
+
+// Policy is how a queue orders its items.
+type Policy struct {
+	Algorithm string
+	// Weights are customers' Fairness shares; unlisted customers weigh 1.
+	Weights map[string]int32
+	// AgingInterval and AgingStep raise a waiting Agenda's Priority by AgingStep for every
+	// AgingInterval it waited. Zero interval: no aging.
+	AgingInterval time.Duration
+	AgingStep     int32
+}
+
+// Queue is the pending Agendas of one Insight.
+type Queue interface {
+	// Push adds an item, or updates the one with the same key.
+	Push(Item)
+	// Remove deletes an item by key and reports whether it was there.
+	Remove(key string) bool
+	// Peek returns the item to admit next.
+	Peek() (Item, bool)
+	// Pop removes and returns the item to admit next, counting it as admitted.
+	Pop() (Item, bool)
+	// Release tells the queue that one admitted Agenda of customer finished.
+	Release(customer string)
+	// Admit counts an Agenda of customer as admitted without popping it (rebuilding
+	// usage after a restart).
+	Admit(customer string)
+	// Len is the number of pending items.
+	Len() int
+	// Contains reports whether key is pending.
+	Contains(key string) bool
+	// Head returns up to n items in admission order without changing the queue.
+	Head(n int) []Item
+}
+
+// New returns an empty queue for the policy.
+func New(p Policy) Queue {
+	switch p.Algorithm {
+	case Fairness:
+		return newFairQueue(p.Weights)
+	case Priority:
+		return &orderedQueue{h: newHeap(itemKey, priorityLess(p))}
+	default:
+		return &orderedQueue{h: newHeap(itemKey, fifoLess)}
+	}
+}
+
+func itemKey(it Item) string { return it.Key }
+
+// fifoLess orders by arrival, then UID.
+func fifoLess(a, b Item) bool {
+	if !a.Since.Equal(b.Since) {
+		return a.Since.Before(b.Since)
+	}
+	if a.UID != b.UID {
+		return a.UID < b.UID
+	}
+	return a.Key < b.Key
+}
+
+// agingEpoch anchors aging scores; any fixed instant works.
+var agingEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// priorityLess orders by effective priority, then FIFO. With aging, the effective priority
+// at time t is priority + step·(t − since)/interval; comparing two items, the t terms cancel,
+// so the order never changes with time and a plain heap stays valid.
+func priorityLess(p Policy) func(a, b Item) bool {
+	if p.AgingInterval <= 0 || p.AgingStep <= 0 {
+		return func(a, b Item) bool {
+			if a.Priority != b.Priority {
+				return a.Priority > b.Priority
+			}
+			return fifoLess(a, b)
+		}
+	}
+	rate := float64(p.AgingStep) / p.AgingInterval.Seconds()
+	score := func(it Item) float64 {
+		return float64(it.Priority) - rate*it.Since.Sub(agingEpoch).Seconds()
+	}
+	return func(a, b Item) bool {
+		if sa, sb := score(a), score(b); sa != sb {
+			return sa > sb
+		}
+		return fifoLess(a, b)
+	}
+}
+
+// orderedQueue serves FIFO and Priority: one heap, usage does not matter.
+type orderedQueue struct {
+	h *indexedHeap[Item]
+}
+
+func (q *orderedQueue) Push(it Item)             { q.h.Upsert(it) }
+func (q *orderedQueue) Peek() (Item, bool)       { return q.h.Peek() }
+func (q *orderedQueue) Pop() (Item, bool)        { return q.h.Pop() }
+func (q *orderedQueue) Release(string)           {}
+func (q *orderedQueue) Admit(string)             {}
+func (q *orderedQueue) Len() int                 { return q.h.Len() }
+func (q *orderedQueue) Contains(key string) bool { _, ok := q.h.Get(key); return ok }
+
+func (q *orderedQueue) Remove(key string) bool {
+	_, ok := q.h.Remove(key)
+	return ok
+}
+
+func (q *orderedQueue) Head(n int) []Item {
+	out := popN(q, n)
+	for _, it := range out {
+		q.h.Upsert(it)
+	}
+	return out
+}
+
+func popN(q Queue, n int) []Item {
+	var out []Item
+	for len(out) < n {
+		it, ok := q.Pop()
+		if !ok {
+			break
+		}
+		out = append(out, it)
+	}
+	return out
+}
