@@ -83,6 +83,9 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, r.rerun(ctx, &ag, accepted)
 	}
 	if !meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) {
+		if ag.Spec.Cancel && !execution.IsFinished(&ag) {
+			return ctrl.Result{}, r.writeStatus(ctx, &ag, execution.CancelPending(&ag, r.now()))
+		}
 		return ctrl.Result{}, r.writeStatus(ctx, &ag, r.waitingStatus(&ag))
 	}
 	return r.run(ctx, &ag, accepted)
@@ -126,8 +129,9 @@ func (r *AgendaReconciler) deleteExpired(ctx context.Context, ag *popv1.Agenda) 
 // waitingStatus is the status of an accepted Agenda the scheduler has not admitted yet.
 func (r *AgendaReconciler) waitingStatus(ag *popv1.Agenda) popv1.AgendaStatus {
 	st := *ag.Status.DeepCopy()
-	if st.Phase == "" || st.Phase == popv1.PhaseInvalid {
-		st.Phase = popv1.PhasePending
+	st.Phase = popv1.PhasePending
+	if meta.IsStatusConditionTrue(st.Conditions, popv1.AgendaQueued) {
+		st.Phase = popv1.PhaseQueued
 	}
 	st.ObservedGeneration = ag.Generation
 	return st

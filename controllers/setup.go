@@ -6,6 +6,8 @@ import (
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
+
+	"github.com/pop-operator/pop/internal/scheduler"
 )
 
 // Options tune every controller.
@@ -16,8 +18,8 @@ type Options struct {
 	OperatorNamespace string
 }
 
-// SetupAll registers every controller that exists with the manager.
-// The Agenda and Insight controllers and the scheduler arrive with their own issues.
+// SetupAll registers with the manager everything it runs: the HandlerType and Agenda
+// controllers, and the scheduler (which also keeps Insights' status).
 func SetupAll(mgr ctrl.Manager, opts Options) error {
 	ht := &HandlerTypeReconciler{Client: mgr.GetClient()}
 	if err := ht.SetupWithManager(mgr, opts); err != nil {
@@ -32,6 +34,16 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 	}
 	if err := ag.SetupWithManager(mgr, opts); err != nil {
 		return fmt.Errorf("setting up Agenda controller: %w", err)
+	}
+	sched := &scheduler.Scheduler{
+		Client:            mgr.GetClient(),
+		Cache:             mgr.GetCache(),
+		Clock:             clock.RealClock{},
+		OperatorNamespace: opts.OperatorNamespace,
+		Log:               mgr.GetLogger().WithName("scheduler"),
+	}
+	if err := mgr.Add(sched); err != nil {
+		return fmt.Errorf("adding the scheduler: %w", err)
 	}
 	return nil
 }

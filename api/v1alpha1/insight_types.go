@@ -144,6 +144,22 @@ func (s *InsightSpec) CapacityOrDefault() int32 {
 	return *s.Capacity
 }
 
+// PendingAgenda is one Agenda at the head of an Insight's queue.
+type PendingAgenda struct {
+	// namespace of the Agenda.
+	// +required
+	Namespace string `json:"namespace"`
+	// name of the Agenda.
+	// +required
+	Name string `json:"name"`
+	// position is the 1-based place in admission order.
+	// +required
+	Position int32 `json:"position"`
+	// since is when the Agenda joined the queue.
+	// +optional
+	Since *metav1.Time `json:"since,omitempty"`
+}
+
 // InsightStatus is the observed state of an Insight's queue.
 type InsightStatus struct {
 	// observedGeneration is the generation the status was computed from.
@@ -161,6 +177,13 @@ type InsightStatus struct {
 	// oldestPendingSince is when the longest-waiting pending Agenda was queued.
 	// +optional
 	OldestPendingSince *metav1.Time `json:"oldestPendingSince,omitempty"`
+
+	// head lists the next Agendas to be admitted, in order (at most 10), refreshed at most
+	// once a second: positions without a write to every pending Agenda.
+	// +kubebuilder:validation:MaxItems=10
+	// +listType=atomic
+	// +optional
+	Head []PendingAgenda `json:"head,omitempty"`
 
 	// conditions: Ready, Paused, AtCapacity.
 	// +listType=map

@@ -1,0 +1,176 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/metrics"
+	"github.com/pop-operator/pop/internal/queue"
+)
+
+// admitAll admits queue heads while their Insight has free capacity. Usage counts the
+// scheduler's own admissions at once, so a cache that lags cannot make it over-admit.
+func (s *Scheduler) admitAll(ctx context.Context) {
+	for key, st := range s.insights {
+		if st.ins == nil || st.ins.Spec.Paused {
+			continue
+		}
+		for int32(len(st.admitted)) < st.ins.Spec.CapacityOrDefault() {
+			it, ok := st.queue.Peek()
+			if !ok {
+				break
+			}
+			if !s.admit(ctx, key, st, it) {
+				break
+			}
+		}
+	}
+}
+
+// admit writes Admitted for one Agenda and moves it from the queue to the admitted set.
+func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightState, it queue.Item) bool {
+	ns, name, _ := cutKey(it.Key)
+	key := types.NamespacedName{Namespace: ns, Name: name}
+	var ag popv1.Agenda
+	if err := s.Cache.Get(ctx, key, &ag); err != nil || string(ag.UID) != it.UID {
+		st.queue.Remove(it.Key)
+		s.markAgenda(key)
+		return true
+	}
+	if err := s.writeAdmission(ctx, &ag, insightKey); err != nil {
+		// A conflict means our copy is stale: the Agenda is re-read on its next event.
+		if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+			s.Log.Error(err, "Admitting Agenda failed", "agenda", key)
+		}
+		st.queue.Remove(it.Key)
+		s.markAgenda(key)
+		return true
+	}
+	st.queue.Pop()
+	st.admitted[key] = it.Customer
+	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: it.Customer, admitted: true,
+		admittedByMe: true, rerunID: ag.Status.ObservedRerunID}
+	metrics.Admissions.WithLabelValues(insightKey).Inc()
+	metrics.AdmissionWait.WithLabelValues(insightKey).Observe(s.Clock.Since(it.Since).Seconds())
+	admittedGauge(st).Set(float64(len(st.admitted)))
+	s.Log.V(1).Info("Admitted Agenda", "agenda", key, "insight", insightKey)
+	return true
+}
+
+func admittedGauge(st *insightState) prometheus.Gauge {
+	return metrics.InsightAdmitted.WithLabelValues(st.ins.Namespace + "/" + st.ins.Name)
+}
+
+func cutKey(k string) (string, string, bool) {
+	for i := 0; i < len(k); i++ {
+		if k[i] == '/' {
+			return k[:i], k[i+1:], true
+		}
+	}
+	return "", k, false
+}
+
+// agendaStatusApply is the part of an Agenda's status the scheduler owns.
+type agendaStatusApply struct {
+	APIVersion string             `json:"apiVersion"`
+	Kind       string             `json:"kind"`
+	Metadata   applyMeta          `json:"metadata"`
+	Status     agendaStatusFields `json:"status"`
+}
+
+type applyMeta struct {
+	Name            string `json:"name"`
+	Namespace       string `json:"namespace"`
+	ResourceVersion string `json:"resourceVersion,omitempty"`
+}
+
+type agendaStatusFields struct {
+	Insight       string             `json:"insight,omitempty"`
+	AdmissionTime *metav1.Time       `json:"admissionTime,omitempty"`
+	Conditions    []metav1.Condition `json:"conditions"`
+}
+
+// writeAdmission applies Admitted=True, Queued=False and the Insight, with the cached
+// resourceVersion as a precondition: an admission decided on a stale copy is refused.
+func (s *Scheduler) writeAdmission(ctx context.Context, ag *popv1.Agenda, insightKey string) error {
+	now := metav1.NewTime(s.Clock.Now())
+	return s.apply(ctx, ag, agendaStatusFields{
+		Insight:       insightKey,
+		AdmissionTime: &now,
+		Conditions: []metav1.Condition{
+			s.condition(ag, popv1.AgendaAdmitted, metav1.ConditionTrue, popv1.ReasonAdmittedByScheduler, "admitted by Insight "+insightKey),
+			s.condition(ag, popv1.AgendaQueued, metav1.ConditionFalse, popv1.ReasonAdmittedByScheduler, "left the queue of Insight "+insightKey),
+		},
+	}, true)
+}
+
+// markQueued records, once, that a pending Agenda waits in an Insight's queue.
+func (s *Scheduler) markQueued(ctx context.Context, ag *popv1.Agenda, ins *popv1.Insight) {
+	key := ins.Namespace + "/" + ins.Name
+	c := meta.FindStatusCondition(ag.Status.Conditions, popv1.AgendaQueued)
+	if c != nil && c.Status == metav1.ConditionTrue && ag.Status.Insight == key {
+		return
+	}
+	reason, msg := popv1.ReasonWaitingForCapacity, "waiting in the queue of Insight "+key
+	if ins.Spec.Paused {
+		reason, msg = popv1.ReasonInsightPaused, "waiting: Insight "+key+" is paused"
+	}
+	s.applyOrLog(ctx, ag, agendaStatusFields{Insight: key, Conditions: []metav1.Condition{
+		s.condition(ag, popv1.AgendaQueued, metav1.ConditionTrue, reason, msg),
+	}})
+}
+
+// markUnmatched records, once, why no Insight takes the Agenda.
+func (s *Scheduler) markUnmatched(ctx context.Context, ag *popv1.Agenda, why string) {
+	c := meta.FindStatusCondition(ag.Status.Conditions, popv1.AgendaQueued)
+	if c != nil && c.Reason == popv1.ReasonNoMatchingInsight && c.Message == why {
+		return
+	}
+	s.applyOrLog(ctx, ag, agendaStatusFields{Conditions: []metav1.Condition{
+		s.condition(ag, popv1.AgendaQueued, metav1.ConditionFalse, popv1.ReasonNoMatchingInsight, why),
+	}})
+}
+
+func (s *Scheduler) applyOrLog(ctx context.Context, ag *popv1.Agenda, fields agendaStatusFields) {
+	if err := s.apply(ctx, ag, fields, false); err != nil && !apierrors.IsNotFound(err) {
+		s.Log.Error(err, "Writing Agenda queue status failed", "agenda", client.ObjectKeyFromObject(ag))
+	}
+}
+
+// condition keeps the transition time of an unchanged condition, as SetStatusCondition does.
+func (s *Scheduler) condition(ag *popv1.Agenda, typ string, status metav1.ConditionStatus, reason, msg string) metav1.Condition {
+	c := metav1.Condition{Type: typ, Status: status, Reason: reason, Message: msg,
+		ObservedGeneration: ag.Generation, LastTransitionTime: metav1.NewTime(s.Clock.Now())}
+	if old := meta.FindStatusCondition(ag.Status.Conditions, typ); old != nil && old.Status == status {
+		c.LastTransitionTime = old.LastTransitionTime
+	}
+	return c
+}
+
+func (s *Scheduler) apply(ctx context.Context, ag *popv1.Agenda, fields agendaStatusFields, precondition bool) error {
+	obj := agendaStatusApply{
+		APIVersion: popv1.GroupVersion.String(), Kind: "Agenda",
+		Metadata: applyMeta{Name: ag.Name, Namespace: ag.Namespace},
+		Status:   fields,
+	}
+	if precondition {
+		obj.Metadata.ResourceVersion = ag.ResourceVersion
+	}
+	body, err := json.Marshal(obj)
+	if err != nil {
+		return fmt.Errorf("encoding status apply: %w", err)
+	}
+	target := &popv1.Agenda{}
+	target.Namespace, target.Name = ag.Namespace, ag.Name
+	return s.Client.Status().Patch(ctx, target, client.RawPatch(types.ApplyPatchType, body),
+		client.FieldOwner(FieldOwner), client.ForceOwnership)
+}

@@ -1,0 +1,186 @@
+// Package scheduler admits whole Agendas from Insights' queues. It is a leader-elected
+// manager Runnable fed by informer events: it keeps one in-memory queue per Insight
+// (internal/queue), so ordering work happens when Agendas arrive, not when capacity frees.
+// Admission is a server-side-apply status patch under its own field owner. Capacity is a
+// hard limit: the scheduler counts its own admissions before its cache sees them and
+// rebuilds its state from the cluster before it admits anything.
+package scheduler
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/go-logr/logr"
+	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+)
+
+// FieldOwner is the field manager of the scheduler's writes.
+const FieldOwner = "pop-scheduler"
+
+// statusRefresh bounds how often an Insight's status is rewritten.
+const statusRefresh = time.Second
+
+// Scheduler is the admission Runnable.
+type Scheduler struct {
+	Client            client.Client
+	Cache             cache.Cache
+	Clock             clock.WithTicker
+	OperatorNamespace string
+	Log               logr.Logger
+
+	mu           sync.Mutex
+	insights     map[string]*insightState
+	agendas      map[types.NamespacedName]*agendaState
+	dirtyAgendas map[types.NamespacedName]bool
+	dirtyAll     bool
+	wake         chan struct{}
+}
+
+// +kubebuilder:rbac:groups=pop.dev,resources=agendas,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pop.dev,resources=agendas/status,verbs=get;patch
+// +kubebuilder:rbac:groups=pop.dev,resources=insights,verbs=get;list;watch
+// +kubebuilder:rbac:groups=pop.dev,resources=insights/status,verbs=get;patch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+
+// NeedLeaderElection makes only the leader schedule.
+func (s *Scheduler) NeedLeaderElection() bool { return true }
+
+// Start rebuilds state from the cache, then schedules on every event until ctx ends.
+func (s *Scheduler) Start(ctx context.Context) error {
+	s.init()
+	for _, obj := range []client.Object{&popv1.Agenda{}, &popv1.Insight{}} {
+		inf, err := s.Cache.GetInformer(ctx, obj)
+		if err != nil {
+			return err
+		}
+		if _, err := inf.AddEventHandler(s.handlerFor(obj)); err != nil {
+			return err
+		}
+	}
+	if !s.Cache.WaitForCacheSync(ctx) {
+		return ctx.Err()
+	}
+	s.Log.Info("Scheduler starting: rebuilding queues from the cluster")
+	s.markAll()
+	ticker := s.Clock.NewTicker(statusRefresh)
+	defer ticker.Stop()
+	for {
+		s.cycle(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-ticker.C():
+		}
+	}
+}
+
+func (s *Scheduler) init() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.insights = map[string]*insightState{}
+	s.agendas = map[types.NamespacedName]*agendaState{}
+	s.dirtyAgendas = map[types.NamespacedName]bool{}
+	s.wake = make(chan struct{}, 1)
+}
+
+// handlerFor turns informer events into dirty marks: an Agenda event marks that Agenda,
+// an Insight event marks everything (matching and capacity may change for any Agenda).
+func (s *Scheduler) handlerFor(obj client.Object) toolscache.ResourceEventHandler {
+	_, isAgenda := obj.(*popv1.Agenda)
+	mark := func(o any) {
+		if d, ok := o.(toolscache.DeletedFinalStateUnknown); ok {
+			o = d.Obj
+		}
+		co, ok := o.(client.Object)
+		if !ok {
+			return
+		}
+		if isAgenda {
+			s.markAgenda(client.ObjectKeyFromObject(co))
+		} else {
+			s.markAll()
+		}
+	}
+	return toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    mark,
+		UpdateFunc: func(_, n any) { mark(n) },
+		DeleteFunc: mark,
+	}
+}
+
+func (s *Scheduler) markAgenda(key types.NamespacedName) {
+	s.mu.Lock()
+	s.dirtyAgendas[key] = true
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Scheduler) markAll() {
+	s.mu.Lock()
+	s.dirtyAll = true
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Scheduler) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// cycle is one scheduling pass:
+//  1. take the dirty marks;
+//  2. reload Insights when any changed;
+//  3. re-read dirty Agendas into queues and usage;
+//  4. admit queue heads while Insights have free capacity;
+//  5. refresh Insight statuses (rate-limited).
+func (s *Scheduler) cycle(ctx context.Context) {
+	s.mu.Lock()
+	dirty, all := s.dirtyAgendas, s.dirtyAll
+	s.dirtyAgendas, s.dirtyAll = map[types.NamespacedName]bool{}, false
+	s.mu.Unlock()
+
+	if all {
+		if err := s.reloadInsights(ctx); err != nil {
+			s.Log.Error(err, "Reloading Insights failed; retrying")
+			s.markAll()
+			return
+		}
+		keys, err := s.allAgendaKeys(ctx)
+		if err != nil {
+			s.Log.Error(err, "Listing Agendas failed; retrying")
+			s.markAll()
+			return
+		}
+		dirty = keys
+	}
+	for key := range dirty {
+		s.syncAgenda(ctx, key)
+	}
+	s.admitAll(ctx)
+	s.refreshStatuses(ctx)
+}
+
+func (s *Scheduler) allAgendaKeys(ctx context.Context) (map[types.NamespacedName]bool, error) {
+	var list popv1.AgendaList
+	if err := s.Cache.List(ctx, &list); err != nil {
+		return nil, err
+	}
+	keys := map[types.NamespacedName]bool{}
+	for i := range list.Items {
+		keys[client.ObjectKeyFromObject(&list.Items[i])] = true
+	}
+	for key := range s.agendas { // deleted while nobody looked
+		keys[key] = true
+	}
+	return keys, nil
+}
