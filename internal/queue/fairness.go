@@ -33,8 +33,8 @@ func customerLess(a, b *customer) bool {
 	}
 	ha, _ := a.items.Peek()
 	hb, _ := b.items.Peek()
-	if !ha.Since.Equal(hb.Since) {
-		return ha.Since.Before(hb.Since)
+	if fifoLess(ha, hb) != fifoLess(hb, ha) {
+		return fifoLess(ha, hb)
 	}
 	return a.id < b.id
 }

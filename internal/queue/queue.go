@@ -24,6 +24,10 @@ type Item struct {
 	Priority int32
 	// Since is when the Agenda joined the queue.
 	Since time.Time
+	// Seq orders items with equal Since (Kubernetes timestamps have whole seconds): the
+	// scheduler numbers Agendas in the order its watch delivers them, which is the order
+	// the API server stored them.
+	Seq uint64
 }
 
 // Policy is how a queue orders its items.
@@ -78,6 +82,9 @@ func itemKey(it Item) string { return it.Key }
 func fifoLess(a, b Item) bool {
 	if !a.Since.Equal(b.Since) {
 		return a.Since.Before(b.Since)
+	}
+	if a.Seq != b.Seq {
+		return a.Seq < b.Seq
 	}
 	if a.UID != b.UID {
 		return a.UID < b.UID

@@ -8,6 +8,7 @@ package scheduler
 
 import (
 	"context"
+	"sort"
 	"sync"
 	"time"
 
@@ -38,9 +39,14 @@ type Scheduler struct {
 	mu           sync.Mutex
 	insights     map[string]*insightState
 	agendas      map[types.NamespacedName]*agendaState
-	dirtyAgendas map[types.NamespacedName]bool
+	// dirtyAgendas keeps event order, so that Agendas created in one second are numbered
+	// (queue.Item.Seq) in the order the API server stored them.
+	dirtyAgendas []types.NamespacedName
+	dirtySet     map[types.NamespacedName]bool
 	dirtyAll     bool
 	wake         chan struct{}
+	seqs         map[types.UID]uint64
+	nextSeq      uint64
 }
 
 // +kubebuilder:rbac:groups=pop.dev,resources=agendas,verbs=get;list;watch
@@ -87,8 +93,9 @@ func (s *Scheduler) init() {
 	defer s.mu.Unlock()
 	s.insights = map[string]*insightState{}
 	s.agendas = map[types.NamespacedName]*agendaState{}
-	s.dirtyAgendas = map[types.NamespacedName]bool{}
+	s.dirtySet = map[types.NamespacedName]bool{}
 	s.wake = make(chan struct{}, 1)
+	s.seqs = map[types.UID]uint64{}
 }
 
 // handlerFor turns informer events into dirty marks: an Agenda event marks that Agenda,
@@ -118,7 +125,10 @@ func (s *Scheduler) handlerFor(obj client.Object) toolscache.ResourceEventHandle
 
 func (s *Scheduler) markAgenda(key types.NamespacedName) {
 	s.mu.Lock()
-	s.dirtyAgendas[key] = true
+	if !s.dirtySet[key] {
+		s.dirtySet[key] = true
+		s.dirtyAgendas = append(s.dirtyAgendas, key)
+	}
 	s.mu.Unlock()
 	s.signal()
 }
@@ -146,7 +156,7 @@ func (s *Scheduler) signal() {
 func (s *Scheduler) cycle(ctx context.Context) {
 	s.mu.Lock()
 	dirty, all := s.dirtyAgendas, s.dirtyAll
-	s.dirtyAgendas, s.dirtyAll = map[types.NamespacedName]bool{}, false
+	s.dirtyAgendas, s.dirtySet, s.dirtyAll = nil, map[types.NamespacedName]bool{}, false
 	s.mu.Unlock()
 
 	if all {
@@ -163,24 +173,38 @@ func (s *Scheduler) cycle(ctx context.Context) {
 		}
 		dirty = keys
 	}
-	for key := range dirty {
+	for _, key := range dirty {
 		s.syncAgenda(ctx, key)
 	}
 	s.admitAll(ctx)
 	s.refreshStatuses(ctx)
 }
 
-func (s *Scheduler) allAgendaKeys(ctx context.Context) (map[types.NamespacedName]bool, error) {
+// allAgendaKeys lists every Agenda, oldest first (then by name), and those the scheduler
+// tracks that no longer exist.
+func (s *Scheduler) allAgendaKeys(ctx context.Context) ([]types.NamespacedName, error) {
 	var list popv1.AgendaList
 	if err := s.Cache.List(ctx, &list); err != nil {
 		return nil, err
 	}
-	keys := map[types.NamespacedName]bool{}
+	sort.SliceStable(list.Items, func(i, j int) bool {
+		a, b := list.Items[i].CreationTimestamp, list.Items[j].CreationTimestamp
+		if !a.Equal(&b) {
+			return a.Before(&b)
+		}
+		return client.ObjectKeyFromObject(&list.Items[i]).String() < client.ObjectKeyFromObject(&list.Items[j]).String()
+	})
+	seen := map[types.NamespacedName]bool{}
+	var keys []types.NamespacedName
 	for i := range list.Items {
-		keys[client.ObjectKeyFromObject(&list.Items[i])] = true
+		key := client.ObjectKeyFromObject(&list.Items[i])
+		seen[key] = true
+		keys = append(keys, key)
 	}
 	for key := range s.agendas { // deleted while nobody looked
-		keys[key] = true
+		if !seen[key] {
+			keys = append(keys, key)
+		}
 	}
 	return keys, nil
 }

@@ -140,6 +140,7 @@ func (s *Scheduler) drop(key types.NamespacedName) {
 		return
 	}
 	delete(s.agendas, key)
+	delete(s.seqs, st.uid)
 	ins := s.insights[st.insight]
 	if ins == nil {
 		return
@@ -196,8 +197,19 @@ func (s *Scheduler) enqueue(ctx context.Context, key types.NamespacedName, ag *p
 	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: customer, since: since}
 	s.insights[insightKey].queue.Push(queue.Item{
 		Key: key.String(), UID: string(ag.UID), Customer: customer, Priority: ag.Spec.Priority, Since: since,
+		Seq: s.sequence(ag.UID),
 	})
 	s.markQueued(ctx, ag, ins)
+}
+
+// sequence numbers Agendas in the order the scheduler first saw them.
+func (s *Scheduler) sequence(uid types.UID) uint64 {
+	if n, ok := s.seqs[uid]; ok {
+		return n
+	}
+	s.nextSeq++
+	s.seqs[uid] = s.nextSeq
+	return s.nextSeq
 }
 
 // queuedSince is when the Agenda joined its queue: its creation, or its last rerun.

@@ -1,0 +1,296 @@
+package controllers_test
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/test/builders"
+	"github.com/pop-operator/pop/test/framework"
+	"github.com/pop-operator/pop/test/podsim"
+)
+
+// localInsight is an Insight that serves only its own namespace, so that tests sharing
+// the control plane do not catch each other's Agendas.
+func localInsight(name, ns string) *builders.InsightWrapper {
+	w := builders.MakeInsight(name, ns)
+	w.Spec.NamespaceSelector = nil
+	return w
+}
+
+// running makes every handler Pod run for d, echoing its payload.
+func running(d time.Duration) podsim.Script {
+	return func(pod *corev1.Pod) podsim.Behaviour {
+		b := podsim.Echo(pod)
+		b.RunFor = d
+		return b
+	}
+}
+
+// startOrder lists the Agendas of ns in the order their first Pod started.
+func startOrder(ns string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, p := range sim.Started() {
+		if !strings.HasPrefix(p, ns+"/") {
+			continue
+		}
+		agenda := strings.TrimSuffix(strings.TrimPrefix(p, ns+"/"), "-op-1")
+		if !seen[agenda] {
+			seen[agenda] = true
+			out = append(out, agenda)
+		}
+	}
+	return out
+}
+
+// oneOp is an Agenda of one echo operation named "op".
+func oneOp(name, ns string) *builders.AgendaWrapper {
+	return builders.MakeAgenda(name, ns).Op("op", "echo", name)
+}
+
+// admittedNow counts the Agendas of ns admitted and not finished.
+func admittedNow(g Gomega, ns string) int {
+	var list popv1.AgendaList
+	g.Expect(env.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+	n := 0
+	for _, ag := range list.Items {
+		c := ag.Status.Conditions
+		if meta.IsStatusConditionTrue(c, popv1.AgendaAdmitted) && !meta.IsStatusConditionTrue(c, popv1.AgendaSucceeded) &&
+			!meta.IsStatusConditionTrue(c, popv1.AgendaFailed) {
+			n++
+		}
+	}
+	return n
+}
+
+func setInsight(key client.ObjectKey, mutate func(*popv1.InsightSpec)) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		var ins popv1.Insight
+		g.Expect(env.Client.Get(ctx, key, &ins)).To(Succeed())
+		mutate(&ins.Spec)
+		g.Expect(env.Client.Update(ctx, &ins)).To(Succeed())
+	}, framework.Timeout).Should(Succeed())
+}
+
+var _ = Describe("Scheduler", func() {
+	var ns string
+	BeforeEach(func() {
+		ns = newNamespace("sched")
+		sim.SetScript(podsim.Echo)
+	})
+
+	It("admits FIFO in order of arrival, one at a time at capacity 1", func() {
+		sim.SetScript(running(150 * time.Millisecond))
+		Expect(env.Client.Create(ctx, localInsight("fifo", ns).Obj())).To(Succeed())
+		names := []string{"first", "second", "third", "fourth", "fifth"}
+		for _, n := range names {
+			Expect(env.Client.Create(ctx, oneOp(n, ns).Obj())).To(Succeed())
+		}
+		for _, n := range names {
+			waitForPhase(oneOp(n, ns).Obj(), popv1.PhaseSucceeded)
+		}
+		Expect(startOrder(ns)).To(Equal(names))
+	})
+
+	It("admits by Priority, FIFO within a priority", func() {
+		sim.SetScript(running(100 * time.Millisecond))
+		ins := localInsight("prio", ns).Algorithm(popv1.Priority).Paused(true).Obj()
+		Expect(env.Client.Create(ctx, ins)).To(Succeed())
+		for _, a := range []struct {
+			name string
+			prio int32
+		}{{"low", 1}, {"high-a", 10}, {"mid", 5}, {"high-b", 10}, {"lowest", -3}} {
+			Expect(env.Client.Create(ctx, oneOp(a.name, ns).Priority(a.prio).Obj())).To(Succeed())
+		}
+		By("queueing while paused, with positions in the Insight's status")
+		Eventually(func(g Gomega) {
+			var cur popv1.Insight
+			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(ins), &cur)).To(Succeed())
+			g.Expect(cur.Status.Pending).To(Equal(int32(5)))
+			g.Expect(cur.Status.Head).To(HaveLen(5))
+			g.Expect(cur.Status.Head[0]).To(And(HaveField("Name", "high-a"), HaveField("Position", int32(1))))
+			g.Expect(meta.IsStatusConditionTrue(cur.Status.Conditions, popv1.InsightPausedCondition)).To(BeTrue())
+		}, framework.Timeout, framework.Interval).Should(Succeed())
+		Consistently(func(g Gomega) int { return admittedNow(g, ns) }, time.Second, 100*time.Millisecond).Should(BeZero())
+		waitForPhase(oneOp("mid", ns).Obj(), popv1.PhaseQueued)
+
+		setInsight(client.ObjectKeyFromObject(ins), func(s *popv1.InsightSpec) { s.Paused = false })
+		waitForPhase(oneOp("lowest", ns).Obj(), popv1.PhaseSucceeded)
+		Expect(startOrder(ns)).To(Equal([]string{"high-a", "high-b", "mid", "low", "lowest"}))
+	})
+
+	It("never exceeds capacity while 200 Agendas flow through an Insight of capacity 5", func() {
+		sim.SetScript(running(30 * time.Millisecond))
+		Expect(env.Client.Create(ctx, localInsight("narrow", ns).Capacity(5).Obj())).To(Succeed())
+		const total = 200
+		for i := 0; i < total; i++ {
+			Expect(env.Client.Create(ctx, oneOp(fmt.Sprintf("ag-%03d", i), ns).Obj())).To(Succeed())
+		}
+		maxSeen := 0
+		Eventually(func(g Gomega) {
+			n := admittedNow(g, ns)
+			maxSeen = max(maxSeen, n)
+			g.Expect(n).To(BeNumerically("<=", 5), "over capacity")
+			var list popv1.AgendaList
+			g.Expect(env.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			done := 0
+			for _, ag := range list.Items {
+				if ag.Status.Phase == popv1.PhaseSucceeded {
+					done++
+				}
+			}
+			g.Expect(done).To(Equal(total))
+		}, 3*time.Minute, 20*time.Millisecond).Should(Succeed())
+		AddReportEntry("maximum concurrently admitted", maxSeen)
+		GinkgoWriter.Printf("maximum concurrently admitted: %d of capacity 5\n", maxSeen)
+		Expect(maxSeen).To(BeNumerically(">", 1), "the test never saw concurrency")
+		Expect(maxSeen).To(BeNumerically("<=", 5))
+	})
+
+	It("follows capacity lowered and raised at runtime, preempting nothing", func() {
+		sim.SetScript(running(2 * time.Second))
+		ins := localInsight("elastic", ns).Capacity(3).Obj()
+		Expect(env.Client.Create(ctx, ins)).To(Succeed())
+		for i := 0; i < 8; i++ {
+			Expect(env.Client.Create(ctx, oneOp(fmt.Sprintf("e%d", i), ns).Obj())).To(Succeed())
+		}
+		Eventually(func(g Gomega) int { return admittedNow(g, ns) }, framework.Timeout, framework.Interval).Should(Equal(3))
+
+		By("lowering capacity to 1: the 3 running go on, none is added until usage falls below 1")
+		setInsight(client.ObjectKeyFromObject(ins), func(s *popv1.InsightSpec) { s.Capacity = ptr.To[int32](1) })
+		Consistently(func(g Gomega) int { return admittedNow(g, ns) }, time.Second, 50*time.Millisecond).Should(BeNumerically("<=", 3))
+		Eventually(func(g Gomega) int { return admittedNow(g, ns) }, framework.Timeout, framework.Interval).Should(Equal(1))
+
+		By("raising capacity to 5")
+		setInsight(client.ObjectKeyFromObject(ins), func(s *popv1.InsightSpec) { s.Capacity = ptr.To[int32](5) })
+		Eventually(func(g Gomega) int { return admittedNow(g, ns) }, framework.Timeout, framework.Interval).Should(Equal(5))
+	})
+
+	It("admits nothing twice and nothing past capacity across a scheduler restart", func() {
+		sim.SetScript(running(100 * time.Millisecond))
+		Expect(env.Client.Create(ctx, localInsight("steady", ns).Capacity(2).Obj())).To(Succeed())
+		for i := 0; i < 20; i++ {
+			Expect(env.Client.Create(ctx, oneOp(fmt.Sprintf("r%02d", i), ns).Obj())).To(Succeed())
+		}
+		Eventually(func(g Gomega) int { return admittedNow(g, ns) }, framework.Timeout, 10*time.Millisecond).Should(Equal(2))
+		stopManager()
+		stopManager = startManager()
+		Eventually(func(g Gomega) {
+			g.Expect(admittedNow(g, ns)).To(BeNumerically("<=", 2))
+			for i := 0; i < 20; i++ {
+				g.Expect(getAgenda(g, oneOp(fmt.Sprintf("r%02d", i), ns).Obj()).Status.Phase).To(Equal(popv1.PhaseSucceeded))
+			}
+		}, time.Minute, 20*time.Millisecond).Should(Succeed())
+		Expect(startOrder(ns)).To(HaveLen(20))
+		for _, p := range sim.Started() {
+			if strings.HasPrefix(p, ns+"/") {
+				Expect(p).To(HaveSuffix("-op-1"), "an Agenda ran twice")
+			}
+		}
+	})
+
+	It("says when no Insight matches, and a default Insight then takes the Agenda", func() {
+		ag := oneOp("lonely", ns).Obj()
+		Expect(env.Client.Create(ctx, ag)).To(Succeed())
+		Eventually(func(g Gomega) {
+			c := meta.FindStatusCondition(getAgenda(g, ag).Status.Conditions, popv1.AgendaQueued)
+			g.Expect(c).NotTo(BeNil())
+			g.Expect(c.Reason).To(Equal(popv1.ReasonNoMatchingInsight))
+		}, framework.Timeout, framework.Interval).Should(Succeed())
+
+		catchAll := localInsight("catch-all", ns).Obj()
+		catchAll.Spec.Default = true
+		Expect(env.Client.Create(ctx, catchAll)).To(Succeed())
+		done := waitForPhase(ag, popv1.PhaseSucceeded)
+		Expect(done.Status.Insight).To(Equal(ns + "/catch-all"))
+	})
+
+	It("gives admitted Agendas' Pods the Insight's priorityClassName", func() {
+		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "pop-test-high"}, Value: 1000}
+		Expect(client.IgnoreAlreadyExists(env.Client.Create(ctx, pc))).To(Succeed())
+		sim.SetScript(running(time.Hour))
+		ins := localInsight("vip", ns).Obj()
+		ins.Spec.PriorityClassName = "pop-test-high"
+		Expect(env.Client.Create(ctx, ins)).To(Succeed())
+		ag := oneOp("vip-work", ns).Obj()
+		Expect(env.Client.Create(ctx, ag)).To(Succeed())
+		Eventually(func(g Gomega) {
+			pods := podsOf(g, ag, "op")
+			g.Expect(pods).To(HaveLen(1))
+			g.Expect(pods[0].Spec.PriorityClassName).To(Equal("pop-test-high"))
+		}, framework.Timeout, framework.Interval).Should(Succeed())
+	})
+
+	It("shares capacity between three customers by weight", func() {
+		sim.SetScript(running(100 * time.Millisecond))
+		lane := "fair-" + ns
+		weights := map[string]int32{"c1-" + ns: 1, "c2-" + ns: 2, "c3-" + ns: 3}
+		ins := builders.MakeInsight("fair", ns).Algorithm(popv1.Fairness).Capacity(6).Obj()
+		ins.Spec.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"lane": lane}}
+		for c, w := range weights {
+			ins.Spec.CustomerWeights = append(ins.Spec.CustomerWeights, popv1.CustomerWeight{Customer: c, Weight: w})
+		}
+		Expect(env.Client.Create(ctx, ins)).To(Succeed())
+		namespaces := map[string]string{}
+		for c := range weights {
+			cns, err := env.CreateNamespace(ctx, "cust", map[string]string{popv1.CustomerLabel: c, "lane": lane})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(env.Client.Create(ctx, builders.MakeHandlerType("echo", cns, "img").Obj())).To(Succeed())
+			namespaces[c] = cns
+		}
+		// A paused start lets every customer's backlog queue up before the first admission.
+		setInsight(client.ObjectKeyFromObject(ins), func(s *popv1.InsightSpec) { s.Paused = true })
+		for i := 0; i < 24; i++ {
+			for _, cns := range namespaces {
+				Expect(env.Client.Create(ctx, oneOp(fmt.Sprintf("w%02d", i), cns).Obj())).To(Succeed())
+			}
+		}
+		Eventually(func(g Gomega) int32 {
+			var cur popv1.Insight
+			g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(ins), &cur)).To(Succeed())
+			return cur.Status.Pending
+		}, framework.Timeout, framework.Interval).Should(Equal(int32(72)))
+		setInsight(client.ObjectKeyFromObject(ins), func(s *popv1.InsightSpec) { s.Paused = false })
+
+		// Count admissions per customer over the first 36 Pods started (while every backlog lasts).
+		Eventually(func() int { return countStarted(namespaces) }, time.Minute, 50*time.Millisecond).Should(BeNumerically(">=", 36))
+		got := map[string]int{}
+		n := 0
+		for _, p := range sim.Started() {
+			for c, cns := range namespaces {
+				if strings.HasPrefix(p, cns+"/") && n < 36 {
+					got[c]++
+					n++
+				}
+			}
+		}
+		GinkgoWriter.Printf("first 36 admissions by customer: %v (weights %v)\n", got, weights)
+		for c, w := range weights {
+			Expect(got[c]).To(BeNumerically("~", 6*int(w), 2), "customer %s: %v", c, got)
+		}
+	})
+})
+
+func countStarted(namespaces map[string]string) int {
+	n := 0
+	for _, p := range sim.Started() {
+		for _, cns := range namespaces {
+			if strings.HasPrefix(p, cns+"/") {
+				n++
+			}
+		}
+	}
+	return n
+}
