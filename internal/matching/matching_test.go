@@ -10,8 +10,8 @@ import (
 	"github.com/pop-operator/pop/test/builders"
 )
 
-func ins(name, ns string, mutate func(*popv1.InsightSpec)) *popv1.Insight {
-	i := builders.MakeInsight(name, ns).Obj()
+func ins(name string, mutate func(*popv1.InsightSpec)) *popv1.Insight {
+	i := builders.MakeInsight(name, "pop-system").Obj()
 	if mutate != nil {
 		mutate(&i.Spec)
 	}
@@ -23,16 +23,16 @@ func TestMatch(t *testing.T) {
 	agenda := builders.MakeAgenda("ag", "team-a").Label("lane", "urgent").
 		Params(map[string]any{"tier": "gold", "n": 3}).Op("probe", "ffprobe").Obj()
 	all := []*popv1.Insight{
-		ins("catch-all", "pop-system", func(s *popv1.InsightSpec) { s.Default = true }),
-		ins("by-type", "pop-system", func(s *popv1.InsightSpec) { s.OperationTypes = []string{"ffprobe"}; s.Precedence = 1 }),
-		ins("by-label", "pop-system", func(s *popv1.InsightSpec) {
+		ins("catch-all", func(s *popv1.InsightSpec) { s.Default = true }),
+		ins("by-type", func(s *popv1.InsightSpec) { s.OperationTypes = []string{"ffprobe"}; s.Precedence = 1 }),
+		ins("by-label", func(s *popv1.InsightSpec) {
 			s.AgendaSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"lane": "urgent"}}
 			s.Precedence = 5
 		}),
-		ins("by-params", "pop-system", func(s *popv1.InsightSpec) { s.Params = []string{"tier=gold", "n=3"}; s.Precedence = 5 }),
-		ins("wrong-params", "pop-system", func(s *popv1.InsightSpec) { s.Params = []string{"tier=silver"}; s.Precedence = 9 }),
-		ins("other-ns-only", "pop-system", func(s *popv1.InsightSpec) { s.NamespaceSelector = nil; s.Precedence = 99 }),
-		ins("acme-only", "pop-system", func(s *popv1.InsightSpec) {
+		ins("by-params", func(s *popv1.InsightSpec) { s.Params = []string{"tier=gold", "n=3"}; s.Precedence = 5 }),
+		ins("wrong-params", func(s *popv1.InsightSpec) { s.Params = []string{"tier=silver"}; s.Precedence = 9 }),
+		ins("other-ns-only", func(s *popv1.InsightSpec) { s.NamespaceSelector = nil; s.Precedence = 99 }),
+		ins("acme-only", func(s *popv1.InsightSpec) {
 			s.NamespaceSelector = &metav1.LabelSelector{MatchLabels: map[string]string{popv1.CustomerLabel: "globex"}}
 			s.Precedence = 50
 		}),
@@ -79,4 +79,3 @@ func setParam(k, v string) func(*popv1.Agenda) {
 		a.Spec.Params = builders.JSON(map[string]any{"tier": "gold", "n": 3, k: v})
 	}
 }
-

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -29,22 +30,22 @@ func (s *Scheduler) admitAll(ctx context.Context) {
 			if !ok {
 				break
 			}
-			if !s.admit(ctx, key, st, it) {
-				break
-			}
+			s.admit(ctx, key, st, it)
 		}
 	}
 }
 
 // admit writes Admitted for one Agenda and moves it from the queue to the admitted set.
-func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightState, it queue.Item) bool {
-	ns, name, _ := cutKey(it.Key)
+// A failed write takes the Agenda out of the queue until its next event re-reads it, so
+// the loop moves on to the next head.
+func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightState, it queue.Item) {
+	ns, name := cutKey(it.Key)
 	key := types.NamespacedName{Namespace: ns, Name: name}
 	var ag popv1.Agenda
 	if err := s.Cache.Get(ctx, key, &ag); err != nil || string(ag.UID) != it.UID {
 		st.queue.Remove(it.Key)
 		s.markAgenda(key)
-		return true
+		return
 	}
 	if err := s.writeAdmission(ctx, &ag, insightKey); err != nil {
 		// A conflict means our copy is stale: the Agenda is re-read on its next event.
@@ -53,7 +54,7 @@ func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightSta
 		}
 		st.queue.Remove(it.Key)
 		s.markAgenda(key)
-		return true
+		return
 	}
 	st.queue.Pop()
 	st.admitted[key] = it.Customer
@@ -63,20 +64,16 @@ func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightSta
 	metrics.AdmissionWait.WithLabelValues(insightKey).Observe(s.Clock.Since(it.Since).Seconds())
 	admittedGauge(st).Set(float64(len(st.admitted)))
 	s.Log.V(1).Info("Admitted Agenda", "agenda", key, "insight", insightKey)
-	return true
 }
 
 func admittedGauge(st *insightState) prometheus.Gauge {
 	return metrics.InsightAdmitted.WithLabelValues(st.ins.Namespace + "/" + st.ins.Name)
 }
 
-func cutKey(k string) (string, string, bool) {
-	for i := 0; i < len(k); i++ {
-		if k[i] == '/' {
-			return k[:i], k[i+1:], true
-		}
-	}
-	return "", k, false
+// cutKey splits namespace/name.
+func cutKey(k string) (namespace, name string) {
+	namespace, name, _ = strings.Cut(k, "/")
+	return namespace, name
 }
 
 // agendaStatusApply is the part of an Agenda's status the scheduler owns.

@@ -36,9 +36,9 @@ type Scheduler struct {
 	OperatorNamespace string
 	Log               logr.Logger
 
-	mu           sync.Mutex
-	insights     map[string]*insightState
-	agendas      map[types.NamespacedName]*agendaState
+	mu       sync.Mutex
+	insights map[string]*insightState
+	agendas  map[types.NamespacedName]*agendaState
 	// dirtyAgendas keeps event order, so that Agendas created in one second are numbered
 	// (queue.Item.Seq) in the order the API server stored them.
 	dirtyAgendas []types.NamespacedName

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -53,7 +53,7 @@ func (s *Scheduler) insightStatus(key string, st *insightState) popv1.InsightSta
 	next.Pending, next.Admitted = int32(st.queue.Len()), int32(len(st.admitted))
 	next.Head = nil
 	for i, it := range st.queue.Head(headSize) {
-		ns, name, _ := cutKey(it.Key)
+		ns, name := cutKey(it.Key)
 		since := metav1.NewTime(it.Since)
 		next.Head = append(next.Head, popv1.PendingAgenda{Namespace: ns, Name: name, Position: int32(i + 1), Since: &since})
 	}
