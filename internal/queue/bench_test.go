@@ -94,3 +94,20 @@ func BenchmarkMemoryPerEntry(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAdmitOne measures admission alone: popping the head of a queue that holds at
+// least 100,000 pending Agendas from 1,000 customers.
+func BenchmarkAdmitOne(b *testing.B) {
+	for _, alg := range []string{FIFO, Fairness, Priority} {
+		b.Run(alg, func(b *testing.B) {
+			q := filled(alg, benchItems(benchPending+b.N))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, ok := q.Pop(); !ok {
+					b.Fatal("empty")
+				}
+			}
+		})
+	}
+}

@@ -69,6 +69,7 @@ func (q *fairQueue) Push(it Item) {
 	if old, ok := q.byKey[it.Key]; ok && old != it.Customer {
 		q.Remove(it.Key)
 	}
+	it.at = it.Since.UnixNano()
 	c := q.customer(it.Customer)
 	c.items.Upsert(it)
 	q.byKey[it.Key] = it.Customer

@@ -1,84 +1,98 @@
 package queue
 
-// indexedHeap is a binary heap that knows where each element sits, so that an element can
-// be removed or re-ordered by key in O(log n) (container/heap needs the index kept by hand).
+// indexedHeap is a binary heap that can remove or re-order an element by key in
+// O(log n). Each element lives in a node that records its own index, so a swap touches no
+// map: the key map is used only to find a node on Upsert and Remove.
 type indexedHeap[T any] struct {
-	items []T
-	pos   map[string]int
+	nodes []*node[T]
+	byKey map[string]*node[T]
 	key   func(T) string
 	less  func(a, b T) bool
 }
 
-func newHeap[T any](key func(T) string, less func(a, b T) bool) *indexedHeap[T] {
-	return &indexedHeap[T]{pos: map[string]int{}, key: key, less: less}
+type node[T any] struct {
+	v   T
+	idx int
 }
 
-func (h *indexedHeap[T]) Len() int { return len(h.items) }
+func newHeap[T any](key func(T) string, less func(a, b T) bool) *indexedHeap[T] {
+	return &indexedHeap[T]{byKey: map[string]*node[T]{}, key: key, less: less}
+}
+
+func (h *indexedHeap[T]) Len() int { return len(h.nodes) }
 
 // Get returns the element with key k.
 func (h *indexedHeap[T]) Get(k string) (T, bool) {
-	i, ok := h.pos[k]
+	n, ok := h.byKey[k]
 	if !ok {
 		var zero T
 		return zero, false
 	}
-	return h.items[i], true
+	return n.v, true
 }
 
 // Upsert inserts x, or replaces the element with the same key and restores the order.
 func (h *indexedHeap[T]) Upsert(x T) {
 	k := h.key(x)
-	if i, ok := h.pos[k]; ok {
-		h.items[i] = x
-		h.fix(i)
+	if n, ok := h.byKey[k]; ok {
+		n.v = x
+		h.fix(n.idx)
 		return
 	}
-	h.items = append(h.items, x)
-	h.pos[k] = len(h.items) - 1
-	h.up(len(h.items) - 1)
+	n := &node[T]{v: x, idx: len(h.nodes)}
+	h.nodes = append(h.nodes, n)
+	h.byKey[k] = n
+	h.up(n.idx)
 }
 
 // Fix restores the order after the element with key k changed in place.
 func (h *indexedHeap[T]) Fix(k string) {
-	if i, ok := h.pos[k]; ok {
-		h.fix(i)
+	if n, ok := h.byKey[k]; ok {
+		h.fix(n.idx)
 	}
 }
 
 // Remove deletes the element with key k.
 func (h *indexedHeap[T]) Remove(k string) (T, bool) {
-	i, ok := h.pos[k]
+	n, ok := h.byKey[k]
 	if !ok {
 		var zero T
 		return zero, false
 	}
-	x := h.items[i]
-	last := len(h.items) - 1
+	delete(h.byKey, k)
+	h.removeAt(n.idx)
+	return n.v, true
+}
+
+func (h *indexedHeap[T]) removeAt(i int) {
+	last := len(h.nodes) - 1
 	h.swap(i, last)
-	h.items = h.items[:last]
-	delete(h.pos, k)
+	h.nodes[last] = nil
+	h.nodes = h.nodes[:last]
 	if i < last {
 		h.fix(i)
 	}
-	return x, true
 }
 
 // Peek returns the least element.
 func (h *indexedHeap[T]) Peek() (T, bool) {
-	if len(h.items) == 0 {
+	if len(h.nodes) == 0 {
 		var zero T
 		return zero, false
 	}
-	return h.items[0], true
+	return h.nodes[0].v, true
 }
 
 // Pop removes and returns the least element.
 func (h *indexedHeap[T]) Pop() (T, bool) {
-	x, ok := h.Peek()
-	if !ok {
-		return x, false
+	if len(h.nodes) == 0 {
+		var zero T
+		return zero, false
 	}
-	return h.Remove(h.key(x))
+	n := h.nodes[0]
+	delete(h.byKey, h.key(n.v))
+	h.removeAt(0)
+	return n.v, true
 }
 
 func (h *indexedHeap[T]) fix(i int) {
@@ -90,7 +104,7 @@ func (h *indexedHeap[T]) fix(i int) {
 func (h *indexedHeap[T]) up(i int) {
 	for i > 0 {
 		parent := (i - 1) / 2
-		if !h.less(h.items[i], h.items[parent]) {
+		if !h.less(h.nodes[i].v, h.nodes[parent].v) {
 			return
 		}
 		h.swap(i, parent)
@@ -100,17 +114,17 @@ func (h *indexedHeap[T]) up(i int) {
 
 func (h *indexedHeap[T]) down(i int) bool {
 	start := i
-	n := len(h.items)
+	n := len(h.nodes)
 	for {
 		left := 2*i + 1
 		if left >= n {
 			break
 		}
 		least := left
-		if right := left + 1; right < n && h.less(h.items[right], h.items[left]) {
+		if right := left + 1; right < n && h.less(h.nodes[right].v, h.nodes[left].v) {
 			least = right
 		}
-		if !h.less(h.items[least], h.items[i]) {
+		if !h.less(h.nodes[least].v, h.nodes[i].v) {
 			break
 		}
 		h.swap(i, least)
@@ -120,7 +134,7 @@ func (h *indexedHeap[T]) down(i int) bool {
 }
 
 func (h *indexedHeap[T]) swap(i, j int) {
-	h.items[i], h.items[j] = h.items[j], h.items[i]
-	h.pos[h.key(h.items[i])] = i
-	h.pos[h.key(h.items[j])] = j
+	h.nodes[i], h.nodes[j] = h.nodes[j], h.nodes[i]
+	h.nodes[i].idx = i
+	h.nodes[j].idx = j
 }

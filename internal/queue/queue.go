@@ -28,6 +28,11 @@ type Item struct {
 	// scheduler numbers Agendas in the order its watch delivers them, which is the order
 	// the API server stored them.
 	Seq uint64
+
+	// at and rank cache Since in nanoseconds and the aging score: comparisons run
+	// O(log n) times per operation and must not redo the arithmetic.
+	at   int64
+	rank float64
 }
 
 // Policy is how a queue orders its items.
@@ -70,18 +75,34 @@ func New(p Policy) Queue {
 	case Fairness:
 		return newFairQueue(p.Weights)
 	case Priority:
-		return &orderedQueue{h: newHeap(itemKey, priorityLess(p))}
+		return &orderedQueue{h: newHeap(itemKey, priorityLess), prepare: ranker(p)}
 	default:
-		return &orderedQueue{h: newHeap(itemKey, fifoLess)}
+		return &orderedQueue{h: newHeap(itemKey, fifoLess), prepare: ranker(Policy{})}
+	}
+}
+
+// ranker returns what prepares an item for comparison: its time in nanoseconds and, for
+// Priority, its rank. With aging the effective priority at time t is
+// priority + step·(t − since)/interval; comparing two items the t terms cancel, so the
+// rank priority − step·since/interval orders them the same at every t and a plain heap
+// stays valid.
+func ranker(p Policy) func(*Item) {
+	rate := 0.0
+	if p.AgingInterval > 0 && p.AgingStep > 0 {
+		rate = float64(p.AgingStep) / p.AgingInterval.Seconds()
+	}
+	return func(it *Item) {
+		it.at = it.Since.UnixNano()
+		it.rank = float64(it.Priority) - rate*it.Since.Sub(agingEpoch).Seconds()
 	}
 }
 
 func itemKey(it Item) string { return it.Key }
 
-// fifoLess orders by arrival, then UID.
+// fifoLess orders by arrival, then Seq, then UID.
 func fifoLess(a, b Item) bool {
-	if !a.Since.Equal(b.Since) {
-		return a.Since.Before(b.Since)
+	if a.at != b.at {
+		return a.at < b.at
 	}
 	if a.Seq != b.Seq {
 		return a.Seq < b.Seq
@@ -95,36 +116,24 @@ func fifoLess(a, b Item) bool {
 // agingEpoch anchors aging scores; any fixed instant works.
 var agingEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// priorityLess orders by effective priority, then FIFO. With aging, the effective priority
-// at time t is priority + step·(t − since)/interval; comparing two items, the t terms cancel,
-// so the order never changes with time and a plain heap stays valid.
-func priorityLess(p Policy) func(a, b Item) bool {
-	if p.AgingInterval <= 0 || p.AgingStep <= 0 {
-		return func(a, b Item) bool {
-			if a.Priority != b.Priority {
-				return a.Priority > b.Priority
-			}
-			return fifoLess(a, b)
-		}
+// priorityLess orders by rank (priority, aged), then FIFO.
+func priorityLess(a, b Item) bool {
+	if a.rank != b.rank {
+		return a.rank > b.rank
 	}
-	rate := float64(p.AgingStep) / p.AgingInterval.Seconds()
-	score := func(it Item) float64 {
-		return float64(it.Priority) - rate*it.Since.Sub(agingEpoch).Seconds()
-	}
-	return func(a, b Item) bool {
-		if sa, sb := score(a), score(b); sa != sb {
-			return sa > sb
-		}
-		return fifoLess(a, b)
-	}
+	return fifoLess(a, b)
 }
 
 // orderedQueue serves FIFO and Priority: one heap, usage does not matter.
 type orderedQueue struct {
-	h *indexedHeap[Item]
+	h       *indexedHeap[Item]
+	prepare func(*Item)
 }
 
-func (q *orderedQueue) Push(it Item)             { q.h.Upsert(it) }
+func (q *orderedQueue) Push(it Item) {
+	q.prepare(&it)
+	q.h.Upsert(it)
+}
 func (q *orderedQueue) Peek() (Item, bool)       { return q.h.Peek() }
 func (q *orderedQueue) Pop() (Item, bool)        { return q.h.Pop() }
 func (q *orderedQueue) Release(string)           {}
@@ -140,7 +149,7 @@ func (q *orderedQueue) Remove(key string) bool {
 func (q *orderedQueue) Head(n int) []Item {
 	out := popN(q, n)
 	for _, it := range out {
-		q.h.Upsert(it)
+		q.h.Upsert(it) // already prepared
 	}
 	return out
 }
