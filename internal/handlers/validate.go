@@ -14,6 +14,7 @@ import (
 // POP for Kubernetes' own; the second keeps handlers written for the original POP working.
 var ReservedEnv = []string{
 	"POP_PAYLOAD", "POP_AGENDA", "POP_OPERATION", "POP_NAMESPACE", "POP_CUSTOMER", "POP_ATTEMPT",
+	"POP_OUTPUT_MODE", "POP_POD_NAME",
 	"PAYLOAD", "AGENDA_ID", "OPERATION_NAME", "CUSTOMER_ID", "CID",
 }
 

@@ -166,12 +166,21 @@ func Env(in Input) []corev1.EnvVar {
 		{Name: "POP_NAMESPACE", Value: in.Agenda.Namespace},
 		{Name: "POP_CUSTOMER", Value: in.Customer},
 		{Name: "POP_ATTEMPT", Value: attempt},
+		{Name: "POP_OUTPUT_MODE", Value: string(outputMode(in.Handler))},
+		{Name: "POP_POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
 		{Name: "PAYLOAD", Value: payload},
 		{Name: "AGENDA_ID", Value: in.Agenda.Name},
 		{Name: "OPERATION_NAME", Value: in.Operation.Name},
 		{Name: "CUSTOMER_ID", Value: in.Customer},
 		{Name: "CID", Value: string(in.Agenda.UID)},
 	}
+}
+
+func outputMode(h *popv1.HandlerTypeSpec) popv1.OutputMode {
+	if h.Outputs != nil && h.Outputs.Mode != "" {
+		return h.Outputs.Mode
+	}
+	return popv1.OutputTerminationMessage
 }
 
 // Timeout is the limit on one attempt: the operation's, else the HandlerType's.
