@@ -208,7 +208,10 @@ func (p *planner) stopAll(reason, message string) {
 		s.State, s.Message, s.NextAttemptTime = popv1.OperationCancelled, message, nil
 		s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
 	}
-	p.plan.Status.Phase = popv1.PhaseCancelled
+	p.plan.Status.Phase = popv1.PhaseFailed
+	if reason == popv1.ReasonCancelled {
+		p.plan.Status.Phase = popv1.PhaseCancelled
+	}
 	setStopCondition(&p.plan.Status, p.obs.Agenda.Generation, reason, message, p.obs.Now)
 }
 

@@ -189,3 +189,15 @@ func TestBackoff(t *testing.T) {
 		t.Error("operation retries override the HandlerType's")
 	}
 }
+
+func TestDecideEvictedPodIsAFailedAttempt(t *testing.T) {
+	ag := withOps(chain(), executing("a", 1), popv1.OperationStatus{Name: "b", State: "Waiting"}, executing("c", 1))
+	evicted := pod("ag-a-1", t0, corev1.PodFailed, "", 0)
+	evicted.Status.ContainerStatuses = nil
+	evicted.Status.Reason, evicted.Status.Message = "Evicted", "The node was low on resource: memory."
+	plan := Decide(observe(t, ag, popv1.HandlerTypeSpec{}, evicted, pod("ag-c-1", t0, corev1.PodRunning, "", 0)))
+	a := plan.Status.Operations[0]
+	if a.State != popv1.OperationFailed || a.Message != "Pod failed: Evicted: The node was low on resource: memory." {
+		t.Errorf("a = %+v", a)
+	}
+}

@@ -168,6 +168,18 @@ var _ = Describe("Agenda execution", func() {
 		Eventually(func(g Gomega) { g.Expect(podsOf(g, ag, "sleepy")).To(BeEmpty()) }, framework.Timeout).Should(Succeed())
 	})
 
+	It("fails the whole Agenda when spec.timeout expires", func() {
+		sim.SetScript(byOperation(map[string]podsim.Behaviour{"slow": {RunFor: time.Hour}}))
+		ag := builders.MakeAgenda("agenda-timeout", ns).Op("slow", "echo").Op("later", "echo", "@<slow.out>").Obj()
+		ag.Spec.Timeout = duration(time.Second)
+		createAndAdmit(ag)
+		done := waitForPhase(ag, popv1.PhaseFailed)
+		c := meta.FindStatusCondition(done.Status.Conditions, popv1.AgendaFailed)
+		Expect(c.Reason).To(Equal(popv1.ReasonTimeout))
+		Expect(opStatus(done, "slow").State).To(Equal(popv1.OperationCancelled))
+		Expect(opStatus(done, "later").State).To(Equal(popv1.OperationCancelled))
+	})
+
 	It("fails an attempt stuck Pending, saying why", func() {
 		ht := builders.MakeHandlerType("unpullable", ns, "nowhere/image:1").Obj()
 		ht.Spec.PendingTimeout = duration(time.Second)
