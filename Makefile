@@ -68,3 +68,15 @@ test: verify-generated lint ## Everything CI runs: generated files, lint, unit a
 run: manifests ## Install the CRDs into the current kube context and run the manager locally.
 	kubectl apply --server-side -f config/crd/bases
 	go run ./cmd/manager --metrics-bind-address=:8080 --health-probe-bind-address=:8081
+
+.PHONY: demo
+demo: ## The main job: a real Agenda end to end (embedded local cluster when no kube context answers).
+	hack/demo.sh
+
+.PHONY: cluster-up
+cluster-up: ## Start the embedded single-node cluster (root); prints its kubeconfig.
+	hack/local-cluster/up.sh
+
+.PHONY: cluster-down
+cluster-down: ## Stop the embedded cluster and undo its host side effects.
+	hack/local-cluster/down.sh
