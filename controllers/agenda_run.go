@@ -35,13 +35,14 @@ func (r *AgendaReconciler) run(ctx context.Context, ag *popv1.Agenda, acc *accep
 	if err := r.deletePods(ctx, ag.Namespace, plan.Delete); err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.launch(ctx, ag, acc, plan.Launch, customer); err != nil {
-		return ctrl.Result{}, err
-	}
+	launchErr := r.launch(ctx, ag, acc, plan.Launch, customer, &plan.Status)
 	r.recordTransitions(ag, &plan.Status)
 	plan.Status.ObservedGeneration = ag.Generation
 	if err := r.writeStatus(ctx, ag, plan.Status); err != nil {
 		return ctrl.Result{}, err
+	}
+	if launchErr != nil {
+		return ctrl.Result{}, launchErr // retried with the controller's backoff
 	}
 	// Only once the final status is stored: a Pod deleted earlier would look, to a
 	// reconcile reading the old status, like an attempt lost mid-run.
@@ -121,12 +122,16 @@ func (r *AgendaReconciler) deletePods(ctx context.Context, namespace string, nam
 }
 
 // launch creates the Pods of the attempts the plan starts. A Pod that already exists is
-// the same attempt (names are deterministic), created by an earlier pass.
-func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *acceptance, launches []execution.Launch, customer string) error {
+// the same attempt (names are deterministic), created by an earlier pass. A Pod the API
+// server refuses (quota, a service account not created yet) is not an attempt: the
+// operation goes back to Waiting with the reason in its message, and the pass is retried.
+func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *acceptance, launches []execution.Launch,
+	customer string, st *popv1.AgendaStatus) error {
 	priorityClass, err := r.priorityClassOf(ctx, ag)
 	if err != nil {
 		return err
 	}
+	var firstErr error
 	for _, l := range launches {
 		op := &ag.Spec.Operations[l.Index]
 		pod := podspec.Build(podspec.Input{
@@ -135,10 +140,14 @@ func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *ac
 		})
 		err := r.Client.Create(ctx, pod, client.FieldOwner(AgendaFieldOwner))
 		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return fmt.Errorf("creating Pod %s for operation %s: %w", pod.Name, op.Name, err)
+			err = fmt.Errorf("creating Pod %s for operation %s: %w", pod.Name, op.Name, err)
+			execution.Unlaunch(st, l.Index, err.Error())
+			if firstErr == nil {
+				firstErr = err
+			}
 		}
 	}
-	return nil
+	return firstErr
 }
 
 // priorityClassOf returns the priorityClassName of the Insight that admitted the Agenda.

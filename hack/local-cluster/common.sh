@@ -55,8 +55,10 @@ record_host_state() {
   {
     for s in "${SYSCTLS[@]}"; do echo "sysctl $s $(sysctl -n "$s" 2>/dev/null)"; done
     for d in /var/log/containers /var/log/pods; do
-      [[ -d $d ]] && for f in "$d"/*; do [[ -e $f || -L $f ]] && echo "keep $f"; done
+      for f in "$d"/*; do
+        if [[ -e $f || -L $f ]]; then echo "keep $f"; fi
+      done
     done
-    [[ -e /var/lib/kubelet ]] && echo "keep /var/lib/kubelet"
+    if [[ -e /var/lib/kubelet ]]; then echo "keep /var/lib/kubelet"; fi
   } >"$RUN/host-state"
 }

@@ -79,8 +79,7 @@ start_control_plane() {
   wait_for "kube-apiserver" "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" get --raw /readyz
   start kube-controller-manager "$NODE_BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
     --bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false \
-    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt" \
-    --controllers '*,-nodeipam,-route,-cloud-node-lifecycle,-service-lb-controller'
+    --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt"
   start kube-scheduler "$NODE_BIN/kube-scheduler" --kubeconfig "$KUBECONFIG_FILE" \
     --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false
 }

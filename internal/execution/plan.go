@@ -277,6 +277,14 @@ func (p *planner) launchReady() {
 	p.skipAfterFailures()
 }
 
+// Unlaunch takes back a launch whose Pod could not be created: the operation waits again
+// with the reason, and its attempt number is free for the next try.
+func Unlaunch(st *popv1.AgendaStatus, i int, why string) {
+	s := &st.Operations[i]
+	s.Attempts--
+	s.State, s.Pod, s.StartTime, s.Message = popv1.OperationWaiting, "", nil, truncate(why)
+}
+
 func podDone(pod *corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
 }

@@ -1,0 +1,95 @@
+package e2e
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/test/builders"
+)
+
+func sleepFor(ms int) map[string]any {
+	return map[string]any{"actions": []any{map[string]any{"action": "sleep", "paramMap": map[string]any{"sleepMilliseconds": ms}}}}
+}
+
+var _ = Describe("Real Pods", func() {
+	It("runs a diamond DAG whose outputs travel through real termination messages", func() {
+		ns := newNamespace("diamond", 5)
+		text := "s3://media/trailer.mp4"
+		ag := builders.MakeAgenda("diamond", ns).Params(map[string]any{"asset": text}).
+			Op("probe", "sample", map[string]any{"resultPayload": map[string]any{"duration": 596.5, "streams": []any{map[string]any{"codec": "h264"}}}}).
+			Op("thumb", "echo", map[string]any{"at": "@<probe.out::/duration>", "label": "codec @<probe.out::/streams/0/codec>"}).
+			Op("checksum", "hash", map[string]any{"text": "@<agenda.params::/asset>"}).DependsOn("probe").
+			Op("publish", "echo", map[string]any{"thumb": "@<thumb.out>", "sha": "@<checksum.out::/sha256>",
+				"subs": "@<probe.out::/streams/1?>", "lang": "@<probe.out::/language?en>", "id": "@<pop.agendaId>"}).Obj()
+		Expect(k8s.Create(ctx, ag)).To(Succeed())
+		done := waitForPhase(ag, popv1.PhaseSucceeded, popv1.PhaseFailed)
+		Expect(done.Status.Phase).To(Equal(popv1.PhaseSucceeded))
+		sum := sha256.Sum256([]byte(text))
+		Expect(opStatus(done, "publish").Output).To(MatchJSON(`{"thumb": {"at": 596.5, "label": "codec h264"},
+			"sha": "` + hex.EncodeToString(sum[:]) + `", "subs": null, "lang": "en", "id": "diamond"}`))
+	})
+
+	It("retries a failing handler, then fails the Agenda", func() {
+		ns := newNamespace("fail", 5)
+		ag := builders.MakeAgenda("failing", ns).
+			Op("bad", "sample", map[string]any{"actions": []any{map[string]any{"action": "fail", "paramMap": map[string]any{"message": "disk full"}}}}).
+			Op("after", "echo", "@<bad.out>").Obj()
+		ag.Spec.Operations[0].Retries = ptr.To[int32](1)
+		Expect(k8s.Create(ctx, ag)).To(Succeed())
+		done := waitForPhase(ag, popv1.PhaseFailed)
+		bad := opStatus(done, "bad")
+		Expect(bad.Attempts).To(Equal(int32(2)))
+		Expect(bad.Message).To(ContainSubstring("handler exited with code 1: action 0 (fail): disk full"))
+		Expect(opStatus(done, "after").State).To(Equal(popv1.OperationSkipped))
+	})
+
+	It("kills a sleeping container at its timeout", func() {
+		ns := newNamespace("timeout", 5)
+		ag := builders.MakeAgenda("sleepy", ns).Op("nap", "sample", sleepFor(120_000)).Obj()
+		ag.Spec.Operations[0].Timeout = &metav1.Duration{Duration: 3 * time.Second}
+		Expect(k8s.Create(ctx, ag)).To(Succeed())
+		done := waitForPhase(ag, popv1.PhaseFailed)
+		Expect(opStatus(done, "nap").Message).To(Or(ContainSubstring("timed out"), ContainSubstring("DeadlineExceeded")))
+	})
+
+	It("cancels a running Agenda and deletes its Pods", func() {
+		ns := newNamespace("cancel", 5)
+		ag := builders.MakeAgenda("cancelled", ns).Op("nap", "sample", sleepFor(120_000)).Obj()
+		Expect(k8s.Create(ctx, ag)).To(Succeed())
+		Eventually(func(g Gomega) {
+			var pods corev1.PodList
+			g.Expect(k8s.List(ctx, &pods, client.InNamespace(ns))).To(Succeed())
+			g.Expect(pods.Items).To(ContainElement(HaveField("Status.Phase", corev1.PodRunning)))
+		}, timeout, interval).Should(Succeed())
+		Eventually(func(g Gomega) {
+			var cur popv1.Agenda
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(ag), &cur)).To(Succeed())
+			cur.Spec.Cancel = true
+			g.Expect(k8s.Update(ctx, &cur)).To(Succeed())
+		}, timeout, interval).Should(Succeed())
+		done := waitForPhase(ag, popv1.PhaseCancelled)
+		Expect(meta.IsStatusConditionTrue(done.Status.Conditions, popv1.AgendaCancelled)).To(BeTrue())
+	})
+
+	It("runs two Agendas one after the other in an Insight of capacity 1, under the restricted PSS", func() {
+		ns := newNamespace("serial", 1)
+		first := builders.MakeAgenda("first", ns).Op("nap", "sample", sleepFor(1500)).Obj()
+		second := builders.MakeAgenda("second", ns).Op("nap", "sample", sleepFor(1500)).Obj()
+		Expect(k8s.Create(ctx, first)).To(Succeed())
+		Expect(k8s.Create(ctx, second)).To(Succeed())
+		a := waitForPhase(first, popv1.PhaseSucceeded)
+		b := waitForPhase(second, popv1.PhaseSucceeded)
+		Expect(b.Status.AdmissionTime.Time).NotTo(BeTemporally("<", a.Status.CompletionTime.Time.Add(-time.Second)),
+			"the second Agenda was admitted before the first finished")
+	})
+})
