@@ -89,7 +89,7 @@ var _ = Describe("Real Pods", func() {
 		Expect(k8s.Create(ctx, second)).To(Succeed())
 		a := waitForPhase(first, popv1.PhaseSucceeded)
 		b := waitForPhase(second, popv1.PhaseSucceeded)
-		Expect(b.Status.AdmissionTime.Time).NotTo(BeTemporally("<", a.Status.CompletionTime.Time.Add(-time.Second)),
+		Expect(b.Status.AdmissionTime.Time).NotTo(BeTemporally("<", a.Status.CompletionTime.Add(-time.Second)),
 			"the second Agenda was admitted before the first finished")
 	})
 })
