@@ -61,8 +61,15 @@ build: ## Build the manager into bin/.
 	go build -o bin/manager ./cmd/manager
 
 .PHONY: test
-test: verify-generated lint ## Everything CI runs: generated files, lint, unit and envtest suites.
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./... -count=1 -timeout 30m
+test: verify-generated lint test-integration test-e2e ## Everything CI runs.
+
+.PHONY: test-integration
+test-integration: ## Unit tests and the envtest suites.
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test $$(go list ./... | grep -v /test/e2e) -count=1 -timeout 30m
+
+.PHONY: test-e2e
+test-e2e: ## End-to-end suite on real Pods (starts the local cluster; root; POP_E2E=0 skips it).
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./test/e2e/ -count=1 -timeout 20m
 
 .PHONY: run
 run: manifests ## Install the CRDs into the current kube context and run the manager locally.
