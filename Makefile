@@ -69,7 +69,7 @@ test-integration: ## Unit tests and the envtest suites.
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end suite on real Pods (starts the local cluster; root; POP_E2E=0 skips it).
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./test/e2e/ -count=1 -timeout 20m
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./test/e2e/ -count=1 -timeout 20m -v
 
 .PHONY: run
 run: manifests ## Install the CRDs into the current kube context and run the manager locally.

@@ -7,6 +7,7 @@ APISERVER_PORT=${POP_APISERVER_PORT:-16443}
 CONTAINERD_SOCK=$RUN/containerd/containerd.sock
 NODE_NAME=pop-node
 BRIDGE=popbr0
+BRIDGE_IP=10.244.0.1
 SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops)
 IPTABLES_CHAINS=(KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT)
 

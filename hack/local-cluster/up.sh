@@ -27,17 +27,20 @@ ensure_packages() {
 
 make_certs() {
   local pki=$RUN/pki
-  [[ -f $pki/admin.crt ]] && return
+  # The marker names the SAN set: certificates from an older layout are made again.
+  [[ -f $pki/admin.crt && -f $pki/san-$BRIDGE_IP ]] && return
+  rm -rf "$pki"
   mkdir -p "$pki"
   log "creating certificates"
   openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.crt" -days 365 -subj "/CN=pop-local-ca" 2>/dev/null
   cat >"$pki/apiserver.ext" <<EOF
-subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc
+subjectAltName=IP:127.0.0.1,IP:$BRIDGE_IP,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc
 EOF
   sign "$pki" apiserver "/CN=kube-apiserver" "$pki/apiserver.ext"
   sign "$pki" admin "/O=system:masters/CN=pop-admin" ""
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+  touch "$pki/san-$BRIDGE_IP"
 }
 
 sign() {
@@ -53,7 +56,7 @@ apiVersion: v1
 kind: Config
 clusters:
 - name: pop-local
-  cluster: {server: "https://127.0.0.1:$APISERVER_PORT", certificate-authority: "$RUN/pki/ca.crt"}
+  cluster: {server: "https://$BRIDGE_IP:$APISERVER_PORT", certificate-authority: "$RUN/pki/ca.crt"}
 users:
 - name: pop-admin
   user: {client-certificate: "$RUN/pki/admin.crt", client-key: "$RUN/pki/admin.key"}
@@ -64,13 +67,22 @@ current-context: pop-local
 EOF
 }
 
+# make_bridge creates the Pods' bridge before the API server starts, so that the API server
+# can listen on its address: handlers that report through the API server (the POP annotation
+# mode) reach it there, since this cluster has no kube-proxy for the service IP.
+make_bridge() {
+  ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
+  ip addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_IP/" || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
+  ip link set "$BRIDGE" up
+}
+
 start_control_plane() {
   start etcd "$ASSETS/etcd" --data-dir "$RUN/etcd" --listen-client-urls "http://127.0.0.1:$ETCD_PORT" \
     --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" --listen-peer-urls "http://127.0.0.1:$((ETCD_PORT + 1))" \
     --unsafe-no-fsync
   local pki=$RUN/pki
   start kube-apiserver "$ASSETS/kube-apiserver" --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
+    --bind-address "$BRIDGE_IP" --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
     --endpoint-reconciler-type none --service-cluster-ip-range 10.96.0.0/16 \
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
@@ -158,6 +170,7 @@ main() {
   record_host_state
   make_certs
   write_kubeconfig
+  make_bridge
   running etcd || start_control_plane
   running containerd || start_containerd
   import_images

@@ -27,8 +27,8 @@ func (s *Scheduler) admitAll(ctx context.Context) {
 		}
 		for int32(len(st.admitted)) < st.ins.Spec.CapacityOrDefault() {
 			it, ok := st.queue.Peek()
-			if !ok {
-				break
+			if !ok || s.unjudged(it.Key) {
+				break // an Agenda not yet accepted holds its place at the head
 			}
 			s.admit(ctx, key, st, it)
 		}
@@ -64,6 +64,12 @@ func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightSta
 	metrics.AdmissionWait.WithLabelValues(insightKey).Observe(s.Clock.Since(it.Since).Seconds())
 	admittedGauge(st).Set(float64(len(st.admitted)))
 	s.Log.V(1).Info("Admitted Agenda", "agenda", key, "insight", insightKey)
+}
+
+func (s *Scheduler) unjudged(itemKey string) bool {
+	ns, name := cutKey(itemKey)
+	a, ok := s.agendas[types.NamespacedName{Namespace: ns, Name: name}]
+	return ok && a.unjudged
 }
 
 func admittedGauge(st *insightState) prometheus.Gauge {

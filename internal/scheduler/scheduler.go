@@ -171,13 +171,26 @@ func (s *Scheduler) cycle(ctx context.Context) {
 			s.markAll()
 			return
 		}
-		dirty = keys
+		dirty = appendMissing(dirty, keys) // events first: they carry the order of arrival
 	}
 	for _, key := range dirty {
 		s.syncAgenda(ctx, key)
 	}
 	s.admitAll(ctx)
 	s.refreshStatuses(ctx)
+}
+
+func appendMissing(ordered, more []types.NamespacedName) []types.NamespacedName {
+	seen := make(map[types.NamespacedName]bool, len(ordered))
+	for _, k := range ordered {
+		seen[k] = true
+	}
+	for _, k := range more {
+		if !seen[k] {
+			ordered = append(ordered, k)
+		}
+	}
+	return ordered
 }
 
 // allAgendaKeys lists every Agenda, oldest first (then by name), and those the scheduler

@@ -38,6 +38,8 @@ type agendaState struct {
 	admittedByMe bool
 	// since is when a pending Agenda joined its queue.
 	since time.Time
+	// unjudged is true while the Agenda controller has not yet said whether it is Accepted.
+	unjudged bool
 }
 
 func policyOf(ins *popv1.Insight) queue.Policy {
@@ -101,7 +103,7 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 	var ag popv1.Agenda
 	err := s.Cache.Get(ctx, key, &ag)
 	if apierrors.IsNotFound(err) {
-		s.drop(key)
+		s.forget(key)
 		return
 	}
 	if err != nil {
@@ -114,17 +116,25 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 		s.drop(key)
 		st = nil
 	}
+	// Number the Agenda when first seen, in watch order: it keeps its place among Agendas of
+	// the same second even if the Agenda controller accepts them in another order.
+	s.sequence(ag.UID)
 	switch {
 	case finished(&ag):
-		s.drop(key)
+		s.forget(key)
 	case meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted):
 		s.trackAdmitted(key, &ag, st)
 	case st != nil && st.admittedByMe && st.rerunID == ag.Status.ObservedRerunID:
 		// The cache predates our admission: keep counting it.
-	case !meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAccepted) || ag.Spec.Cancel:
+	case ag.Spec.Cancel || meta.IsStatusConditionFalse(ag.Status.Conditions, popv1.AgendaAccepted):
 		s.drop(key)
+		s.agendas[key] = &agendaState{uid: ag.UID} // remembered, so that forget finds its number
 	default:
+		// Not yet judged by the Agenda controller (no Accepted condition): it takes its place
+		// in the queue now, and the queue waits for the verdict rather than let a later
+		// Agenda that happened to be judged first overtake it.
 		s.enqueue(ctx, key, &ag, st)
+		s.agendas[key].unjudged = meta.FindStatusCondition(ag.Status.Conditions, popv1.AgendaAccepted) == nil
 	}
 }
 
@@ -140,7 +150,6 @@ func (s *Scheduler) drop(key types.NamespacedName) {
 		return
 	}
 	delete(s.agendas, key)
-	delete(s.seqs, st.uid)
 	ins := s.insights[st.insight]
 	if ins == nil {
 		return
@@ -154,6 +163,14 @@ func (s *Scheduler) drop(key types.NamespacedName) {
 		return
 	}
 	ins.queue.Remove(key.String())
+}
+
+// forget drops an Agenda that is gone or finished, with its sequence number.
+func (s *Scheduler) forget(key types.NamespacedName) {
+	if st, ok := s.agendas[key]; ok {
+		delete(s.seqs, st.uid)
+	}
+	s.drop(key)
 }
 
 // trackAdmitted counts an admitted Agenda against the Insight that admitted it.
@@ -185,7 +202,9 @@ func (s *Scheduler) enqueue(ctx context.Context, key types.NamespacedName, ag *p
 			s.drop(key)
 		}
 		s.agendas[key] = &agendaState{uid: ag.UID}
-		s.markUnmatched(ctx, ag, why)
+		if meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAccepted) {
+			s.markUnmatched(ctx, ag, why)
+		}
 		return
 	}
 	insightKey := matching.Key(ins)

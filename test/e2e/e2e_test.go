@@ -3,11 +3,14 @@ package e2e
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"sort"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
@@ -91,5 +94,59 @@ var _ = Describe("Real Pods", func() {
 		b := waitForPhase(second, popv1.PhaseSucceeded)
 		Expect(b.Status.AdmissionTime.Time).NotTo(BeTemporally("<", a.Status.CompletionTime.Add(-time.Second)),
 			"the second Agenda was admitted before the first finished")
+	})
+})
+
+var _ = Describe("POP compatibility on real Pods", func() {
+	It("reads outputs and progress a handler writes in its own Pod's annotations", func() {
+		ns := newNamespace("legacy", 5)
+		Expect(k8s.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "reporter", Namespace: ns}})).To(Succeed())
+		Expect(k8s.Create(ctx, &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "report", Namespace: ns},
+			Rules: []rbacv1.PolicyRule{{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "patch"}}}})).To(Succeed())
+		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{ObjectMeta: metav1.ObjectMeta{Name: "report", Namespace: ns},
+			RoleRef:  rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "report"},
+			Subjects: []rbacv1.Subject{{Kind: "ServiceAccount", Name: "reporter", Namespace: ns}}})).To(Succeed())
+		ht := builders.MakeHandlerType("legacy", ns, "pop-handlers/sample:dev").ServiceAccount("reporter").
+			Outputs(popv1.OutputAnnotation, 1024).
+			// This cluster has no kube-proxy: point the handler at the API server's address.
+			Env("KUBERNETES_SERVICE_HOST", "10.244.0.1").Env("KUBERNETES_SERVICE_PORT", "16443").Obj()
+		ht.Spec.ImagePullPolicy = corev1.PullNever
+		Expect(k8s.Create(ctx, ht)).To(Succeed())
+		ag := builders.MakeAgenda("legacy", ns).Op("work", "legacy", map[string]any{
+			"actions": []any{
+				map[string]any{"action": "progress", "paramMap": map[string]any{"percentComplete": 40}},
+				map[string]any{"action": "sleep", "paramMap": map[string]any{"sleepMilliseconds": 4000}},
+			},
+			"resultPayload": map[string]any{"frames": 240},
+		}).Obj()
+		Expect(k8s.Create(ctx, ag)).To(Succeed())
+		Eventually(func(g Gomega) int32 {
+			var cur popv1.Agenda
+			g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(ag), &cur)).To(Succeed())
+			return opStatus(&cur, "work").Progress
+		}, timeout, 100*time.Millisecond).Should(Equal(int32(40)))
+		done := waitForPhase(ag, popv1.PhaseSucceeded, popv1.PhaseFailed)
+		Expect(opStatus(done, "work").Output).To(MatchJSON(`{"frames": 240}`), opStatus(done, "work").Message)
+	})
+})
+
+var _ = Describe("Latency", func() {
+	It("measures create→Succeeded for a one-operation Agenda", func() {
+		ns := newNamespace("latency", 5)
+		var took []time.Duration
+		for i := 0; i < 3; i++ {
+			ag := builders.MakeAgenda(fmt.Sprintf("one-%d", i), ns).Op("only", "echo", i).Obj()
+			start := time.Now()
+			Expect(k8s.Create(ctx, ag)).To(Succeed())
+			Eventually(func(g Gomega) popv1.AgendaPhase {
+				var cur popv1.Agenda
+				g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(ag), &cur)).To(Succeed())
+				return cur.Status.Phase
+			}, timeout, 50*time.Millisecond).Should(Equal(popv1.PhaseSucceeded))
+			took = append(took, time.Since(start))
+		}
+		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+		AddReportEntry("create→Succeeded, one operation (3 runs, sorted)", took)
+		fmt.Fprintf(GinkgoWriter, "create→Succeeded of a one-operation Agenda: %v (median %v)\n", took, took[1])
 	})
 })
