@@ -18,6 +18,7 @@ ensure_packages() {
   [[ -x /usr/lib/cni/bridge ]] || missing+=(containernetworking-plugins)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v iptables >/dev/null || missing+=(iptables)
+  command -v ip >/dev/null || missing+=(iproute2)
   if ((${#missing[@]})); then
     log "installing ${missing[*]} from Debian"
     apt-get update -qq >&2
