@@ -1,0 +1,155 @@
+package popctl
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"sigs.k8s.io/yaml"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/dag"
+)
+
+// printObject writes obj as JSON or YAML; ok is false for the table format.
+func printObject(w io.Writer, format string, obj any) (bool, error) {
+	switch format {
+	case "json":
+		b, err := json.MarshalIndent(obj, "", "  ")
+		if err != nil {
+			return true, err
+		}
+		_, err = fmt.Fprintln(w, string(b))
+		return true, err
+	case "yaml":
+		b, err := yaml.Marshal(obj)
+		if err != nil {
+			return true, err
+		}
+		_, err = w.Write(b)
+		return true, err
+	case "table", "":
+		return false, nil
+	}
+	return true, fmt.Errorf("unknown output format %q: want table, json or yaml", format)
+}
+
+// RenderList writes Agendas as a table.
+func RenderList(w io.Writer, items []popv1.Agenda, now time.Time) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tPHASE\tINSIGHT\tPROGRESS\tOPERATIONS\tAGE")
+	for _, ag := range items {
+		done := 0
+		for _, o := range ag.Status.Operations {
+			if o.State == popv1.OperationSucceeded {
+				done++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d%%\t%d/%d\t%s\n", ag.Name, orDash(string(ag.Status.Phase)), orDash(ag.Status.Insight),
+			ag.Status.PercentComplete, done, len(ag.Spec.Operations), age(now.Sub(ag.CreationTimestamp.Time)))
+	}
+	return tw.Flush()
+}
+
+// RenderTree writes one Agenda as its DAG: operations in dependency order, indented by
+// depth, each with state, a progress bar, attempts, duration and what it waits for.
+func RenderTree(w io.Writer, ag *popv1.Agenda, now time.Time) error {
+	fmt.Fprintf(w, "Agenda %s/%s  %s  %d%%", ag.Namespace, ag.Name, orDash(string(ag.Status.Phase)), ag.Status.PercentComplete)
+	if ag.Status.Insight != "" {
+		fmt.Fprintf(w, "  insight %s", ag.Status.Insight)
+	}
+	fmt.Fprintln(w)
+	g, errs := dag.Build(&ag.Spec)
+	if len(errs) > 0 {
+		_, err := fmt.Fprintf(w, "  invalid: %v\n", errs.ToAggregate())
+		return err
+	}
+	status := map[string]popv1.OperationStatus{}
+	for _, o := range ag.Status.Operations {
+		status[o.Name] = o
+	}
+	depth := make([]int, g.Len())
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, i := range g.TopologicalOrder() {
+		var deps []string
+		for _, d := range g.Deps(i) {
+			depth[i] = max(depth[i], depth[d]+1)
+			deps = append(deps, g.Name(d))
+		}
+		o := status[g.Name(i)]
+		line := fmt.Sprintf("  %s%s %s\t%s\t%s\t%s\t%s", strings.Repeat("  ", depth[i]), icon(o.State), g.Name(i),
+			orDash(string(o.State)), bar(o), attempts(o.Attempts), opDuration(o, now))
+		line += "\t"
+		if len(deps) > 0 {
+			line += "← " + strings.Join(deps, ", ")
+		}
+		if o.Message != "" && (o.State == popv1.OperationFailed || o.State == popv1.OperationWaiting) {
+			line += "\t" + o.Message
+		}
+		fmt.Fprintln(tw, line)
+	}
+	return tw.Flush()
+}
+
+func icon(s popv1.OperationState) string {
+	switch s {
+	case popv1.OperationSucceeded:
+		return "✔"
+	case popv1.OperationFailed:
+		return "✘"
+	case popv1.OperationExecuting:
+		return "▶"
+	case popv1.OperationSkipped, popv1.OperationCancelled:
+		return "–"
+	}
+	return "·"
+}
+
+func bar(o popv1.OperationStatus) string {
+	p := int(o.Progress)
+	if o.State == popv1.OperationSucceeded {
+		p = 100
+	}
+	filled := p / 10
+	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", 10-filled) + fmt.Sprintf("] %3d%%", p)
+}
+
+func attempts(n int32) string {
+	if n == 1 {
+		return "1 attempt"
+	}
+	return fmt.Sprintf("%d attempts", n)
+}
+
+func opDuration(o popv1.OperationStatus, now time.Time) string {
+	if o.StartTime == nil {
+		return "-"
+	}
+	end := now
+	if o.CompletionTime != nil {
+		end = o.CompletionTime.Time
+	}
+	return end.Sub(o.StartTime.Time).Round(time.Second).String()
+}
+
+func age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh", int(d.Hours()))
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
