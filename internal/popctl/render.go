@@ -8,14 +8,22 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client/apiutil"
 	"sigs.k8s.io/yaml"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/dag"
 )
 
-// printObject writes obj as JSON or YAML; ok is false for the table format.
+// printObject writes obj as JSON or YAML; ok is false for the table format. Objects read
+// through a typed client carry no apiVersion/kind: they are set, as kubectl prints them.
 func printObject(w io.Writer, format string, obj any) (bool, error) {
+	if ro, ok := obj.(runtime.Object); ok {
+		if gvk, err := apiutil.GVKForObject(ro, Scheme()); err == nil {
+			ro.GetObjectKind().SetGroupVersionKind(gvk)
+		}
+	}
 	switch format {
 	case "json":
 		b, err := json.MarshalIndent(obj, "", "  ")

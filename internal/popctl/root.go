@@ -28,15 +28,29 @@ type globals struct {
 
 // NewRoot builds the command tree.
 func NewRoot(out, errOut io.Writer) *cobra.Command {
-	g := &globals{out: out, err: errOut, newClient: kubeClient}
+	return newRoot(&globals{out: out, err: errOut, newClient: kubeClient})
+}
+
+// NewRootForClient builds the command tree over a given client, with ns as the default
+// namespace (tests, embedding).
+func NewRootForClient(out, errOut io.Writer, c client.WithWatch, ns string) *cobra.Command {
+	return newRoot(&globals{out: out, err: errOut, newClient: func(g *globals) (client.WithWatch, string, error) {
+		if g.namespace != "" {
+			return c, g.namespace, nil
+		}
+		return c, ns, nil
+	}})
+}
+
+func newRoot(g *globals) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "popctl",
 		Short:         "Submit and watch POP Agendas, see Insight queues, onboard customers",
 		SilenceUsage:  true,
 		SilenceErrors: false,
 	}
-	root.SetOut(out)
-	root.SetErr(errOut)
+	root.SetOut(g.out)
+	root.SetErr(g.err)
 	root.PersistentFlags().StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	root.PersistentFlags().StringVarP(&g.namespace, "namespace", "n", "", "namespace (default: the kubeconfig context's)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
