@@ -16,6 +16,7 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/execution"
+	"github.com/pop-operator/pop/internal/metrics"
 	"github.com/pop-operator/pop/internal/podspec"
 )
 
@@ -199,14 +200,16 @@ func needsCleanup(policy popv1.PodCleanup, pods map[string]*corev1.Pod) bool {
 	return false
 }
 
-// recordTransitions emits Events for failed attempts and for the Agenda's end.
+// recordTransitions emits Events for failed attempts and for the Agenda's end, and counts
+// operation starts and ends per HandlerType.
 func (r *AgendaReconciler) recordTransitions(ag *popv1.Agenda, next *popv1.AgendaStatus) {
 	prev := map[string]popv1.OperationStatus{}
 	for _, o := range ag.Status.Operations {
 		prev[o.Name] = o
 	}
-	for _, o := range next.Operations {
+	for i, o := range next.Operations {
 		p := prev[o.Name]
+		countOperation(ag.Spec.Operations[i].Type, p, o)
 		if o.Failures > p.Failures || (o.State == popv1.OperationFailed && p.State != popv1.OperationFailed) {
 			r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, popv1.ReasonOperationFailed, "RunOperation",
 				"Operation %s attempt %d: %s", o.Name, o.Attempts, o.Message)
@@ -214,11 +217,32 @@ func (r *AgendaReconciler) recordTransitions(ag *popv1.Agenda, next *popv1.Agend
 	}
 	if ag.Status.Phase != next.Phase {
 		switch next.Phase {
+		case popv1.PhaseSucceeded, popv1.PhaseFailed, popv1.PhaseCancelled:
+			metrics.AgendasFinished.WithLabelValues(strings.ToLower(string(next.Phase))).Inc()
+		}
+		switch next.Phase {
 		case popv1.PhaseSucceeded:
 			r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonAllOperationsSucceed, "Finish", "All %d operations succeeded", len(next.Operations))
 		case popv1.PhaseFailed, popv1.PhaseCancelled:
 			r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, string(next.Phase), "Finish", "Agenda %s", strings.ToLower(string(next.Phase)))
 		}
+	}
+}
+
+func countOperation(handlerType string, prev, next popv1.OperationStatus) {
+	if next.Attempts > prev.Attempts {
+		metrics.OperationsStarted.WithLabelValues(handlerType).Add(float64(next.Attempts - prev.Attempts))
+	}
+	if next.State == prev.State {
+		return
+	}
+	result := map[popv1.OperationState]string{popv1.OperationSucceeded: "succeeded", popv1.OperationFailed: "failed"}[next.State]
+	if result == "" {
+		return
+	}
+	metrics.OperationsFinished.WithLabelValues(handlerType, result).Inc()
+	if next.StartTime != nil && next.CompletionTime != nil {
+		metrics.OperationDuration.WithLabelValues(handlerType, result).Observe(next.CompletionTime.Sub(next.StartTime.Time).Seconds())
 	}
 }
 

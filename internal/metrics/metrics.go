@@ -42,6 +42,40 @@ var (
 	}, []string{"insight"})
 )
 
+var (
+	// OperationsStarted counts handler Pods started, per HandlerType.
+	OperationsStarted = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "operations_started_total",
+		Help: "Operation attempts started (one handler Pod each).",
+	}, []string{"handler_type"})
+
+	// OperationsFinished counts operations that reached a final state, per HandlerType and
+	// result (succeeded, failed).
+	OperationsFinished = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "operations_finished_total",
+		Help: "Operations that succeeded or failed (after their last attempt).",
+	}, []string{"handler_type", "result"})
+
+	// OperationDuration is the time from an operation's last attempt start to its end.
+	OperationDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: namespace, Name: "operation_duration_seconds",
+		Help:    "Duration of the final attempt of finished operations.",
+		Buckets: prometheus.ExponentialBuckets(0.5, 2, 14),
+	}, []string{"handler_type", "result"})
+
+	// AgendasFinished counts Agendas that ended, per result (succeeded, failed, cancelled).
+	AgendasFinished = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "agendas_finished_total",
+		Help: "Agendas that reached a final phase.",
+	}, []string{"result"})
+)
+
+// All lists every POP metric, for registration and for the dashboard test.
+var All = []prometheus.Collector{
+	InsightPending, InsightAdmitted, InsightCapacity, Admissions, AdmissionWait,
+	OperationsStarted, OperationsFinished, OperationDuration, AgendasFinished,
+}
+
 func init() {
-	metrics.Registry.MustRegister(InsightPending, InsightAdmitted, InsightCapacity, Admissions, AdmissionWait)
+	metrics.Registry.MustRegister(All...)
 }
