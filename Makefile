@@ -22,15 +22,16 @@ manifests: ## Write CRDs into config/crd/bases and RBAC into config/rbac.
 	$(CONTROLLER_GEN) crd rbac:roleName=manager-role webhook paths=./api/... paths=./controllers/... paths=./internal/... \
 		output:crd:artifacts:config=config/crd/bases output:rbac:artifacts:config=config/rbac \
 		output:webhook:artifacts:config=config/webhook
+	hack/sync-chart.sh
 
-GENERATED_SUM = find api config -type f | LC_ALL=C sort | xargs sha256sum | sha256sum
+GENERATED_SUM = find api config charts -type f | LC_ALL=C sort | xargs sha256sum | sha256sum
 
 .PHONY: verify-generated
 verify-generated: ## Fail when `make generate manifests` would change api/ or config/.
 	@before=$$($(GENERATED_SUM)); \
 	$(MAKE) --no-print-directory generate manifests >/dev/null; \
 	after=$$($(GENERATED_SUM)); \
-	if [ "$$before" != "$$after" ]; then git status --short -- api config; \
+	if [ "$$before" != "$$after" ]; then git status --short -- api config charts; \
 	  echo "generated files were stale: make generate manifests rewrote them"; exit 1; fi
 	@echo "generated files are up to date"
 

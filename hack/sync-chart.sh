@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Copies what controller-gen generates into the Helm chart, so that Helm and Kustomize
+# install the same CRDs and the same manager permissions (run by `make manifests`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rm -f charts/pop/crds/*.yaml
+cp config/crd/bases/*.yaml charts/pop/crds/
+# The rules of the generated ClusterRole, as a YAML list.
+sed -n '/^rules:/,$p' config/rbac/role.yaml | tail -n +2 >charts/pop/files/manager-rules.yaml

@@ -1,0 +1,108 @@
+// Package install checks the two ways to install POP: the Helm chart and the Kustomize base
+// render the same objects for the same settings, and the chart lints clean.
+package install
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/util/yaml"
+
+	"github.com/pop-operator/pop/test/framework"
+)
+
+// helmOnly are labels Helm adds that Kustomize has no reason to.
+var helmOnly = []string{"helm.sh/chart", "app.kubernetes.io/managed-by"}
+
+func tool(t *testing.T, name string, args ...string) []byte {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = framework.RepoRoot()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, stderr.String())
+	}
+	return out
+}
+
+func helmBinary(t *testing.T) string {
+	return strings.TrimSpace(string(tool(t, filepath.Join(framework.RepoRoot(), "hack", "helm.sh"))))
+}
+
+func kubectlBinary(t *testing.T) string {
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		t.Fatal("KUBEBUILDER_ASSETS is not set: run make test")
+	}
+	return filepath.Join(assets, "kubectl")
+}
+
+// objects decodes a YAML stream into objects keyed kind/namespace/name, normalized: the
+// Namespace object (Helm's --create-namespace makes it) and Helm-only labels are dropped,
+// and CRDs are compared without labels.
+func objects(t *testing.T, stream []byte) map[string]map[string]any {
+	t.Helper()
+	out := map[string]map[string]any{}
+	dec := yaml.NewYAMLOrJSONDecoder(bytes.NewReader(stream), 4096)
+	for {
+		u := &unstructured.Unstructured{}
+		if err := dec.Decode(&u.Object); err != nil {
+			if errors.Is(err, io.EOF) {
+				return out
+			}
+			t.Fatal(err)
+		}
+		if len(u.Object) == 0 || u.GetKind() == "Namespace" {
+			continue
+		}
+		labels := u.GetLabels()
+		for _, l := range helmOnly {
+			delete(labels, l)
+		}
+		if u.GetKind() == "CustomResourceDefinition" {
+			labels = nil
+		}
+		u.SetLabels(labels)
+		out[u.GetKind()+"/"+u.GetNamespace()+"/"+u.GetName()] = u.Object
+	}
+}
+
+func TestHelmAndKustomizeRenderTheSameObjects(t *testing.T) {
+	helm := tool(t, helmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system", "--include-crds")
+	kustomize := tool(t, kubectlBinary(t), "kustomize", "config/default")
+	h, k := objects(t, helm), objects(t, kustomize)
+	if len(h) < 10 {
+		t.Fatalf("helm rendered only %d objects", len(h))
+	}
+	for key := range k {
+		if _, ok := h[key]; !ok {
+			t.Errorf("%s: rendered by Kustomize only", key)
+		}
+	}
+	for key, obj := range h {
+		if _, ok := k[key]; !ok {
+			t.Errorf("%s: rendered by Helm only", key)
+			continue
+		}
+		if diff := cmp.Diff(k[key], obj); diff != "" {
+			t.Errorf("%s: Kustomize (-) and Helm (+) differ:\n%s", key, diff)
+		}
+	}
+}
+
+func TestHelmLint(t *testing.T) {
+	out := tool(t, helmBinary(t), "lint", "--strict", "charts/pop")
+	if !strings.Contains(string(out), "0 chart(s) failed") {
+		t.Errorf("helm lint:\n%s", out)
+	}
+}
