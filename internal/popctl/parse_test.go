@@ -1,8 +1,11 @@
 package popctl
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 func TestParseAgenda(t *testing.T) {
@@ -28,13 +31,28 @@ func TestParseAgenda(t *testing.T) {
 	}
 }
 
-func TestCustomerNamespace(t *testing.T) {
-	ns, err := CustomerNamespace("acme", "")
-	if err != nil || ns.Name != "acme" || ns.Labels["pop.dev/customer"] != "acme" ||
-		ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
-		t.Errorf("got %+v, %v", ns, err)
+func TestCustomerObjects(t *testing.T) {
+	opts := CustomerOptions{Editors: []string{"alice"}, Pods: 10, CPU: "4", Memory: "8Gi", DefaultCPU: "50m", DefaultMemory: "64Mi"}
+	objs, err := CustomerObjects("acme", opts)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if _, err := CustomerNamespace("bad id!", ""); err == nil {
+	var kinds []string
+	for _, o := range objs {
+		kinds = append(kinds, fmt.Sprintf("%T/%s/%s", o, o.GetNamespace(), o.GetName()))
+	}
+	want := []string{"*v1.Namespace//acme", "*v1.ResourceQuota/acme/pop-customer", "*v1.LimitRange/acme/pop-customer", "*v1.RoleBinding/acme/pop-customer-edit"}
+	if diff := cmp.Diff(want, kinds); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+	if objs[0].GetLabels()["pop.dev/customer"] != "acme" || objs[0].GetLabels()["pod-security.kubernetes.io/enforce"] != "restricted" {
+		t.Errorf("namespace labels %v", objs[0].GetLabels())
+	}
+	if _, err := CustomerObjects("bad id!", opts); err == nil {
 		t.Error("an invalid id was accepted")
+	}
+	opts.CPU = "lots"
+	if _, err := CustomerObjects("acme", opts); err == nil || !strings.Contains(err.Error(), "--quota-cpu") {
+		t.Errorf("a bad quantity was accepted: %v", err)
 	}
 }

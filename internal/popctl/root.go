@@ -8,6 +8,7 @@ import (
 	"io"
 
 	"github.com/spf13/cobra"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/tools/clientcmd"
@@ -84,3 +85,5 @@ func Scheme() *runtime.Scheme {
 	_ = popv1.AddToScheme(s)
 	return s
 }
+
+func isAlreadyExists(err error) bool { return apierrors.IsAlreadyExists(err) }

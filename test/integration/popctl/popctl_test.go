@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -130,13 +131,25 @@ var _ = Describe("popctl", func() {
 		Expect(out).To(ContainSubstring("1         " + ns + "/next"))
 	})
 
-	It("onboards a customer namespace", func() {
-		out, _, err := run("", "customer", "add", "initech", "--namespace-name", "initech-"+ns)
+	It("onboards a customer namespace with quota, limits and bindings, idempotently", func() {
+		name := "initech-" + ns
+		args := []string{"customer", "add", "initech", "--namespace-name", name, "--editor", "alice", "--viewer", "bob", "--quota-pods", "20"}
+		out, _, err := run("", args...)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(out).To(ContainSubstring("ready for customer initech"))
+		_, _, err = run("", args...)
+		Expect(err).NotTo(HaveOccurred(), "a second add must succeed")
 		var got corev1.Namespace
-		Expect(c.Get(ctx, client.ObjectKey{Name: "initech-" + ns}, &got)).To(Succeed())
+		Expect(c.Get(ctx, client.ObjectKey{Name: name}, &got)).To(Succeed())
 		Expect(got.Labels).To(HaveKeyWithValue(popv1.CustomerLabel, "initech"))
 		Expect(got.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
+		var quota corev1.ResourceQuota
+		Expect(c.Get(ctx, client.ObjectKey{Namespace: name, Name: "pop-customer"}, &quota)).To(Succeed())
+		Expect(quota.Spec.Hard.Pods().Value()).To(Equal(int64(20)))
+		Expect(c.Get(ctx, client.ObjectKey{Namespace: name, Name: "pop-customer"}, &corev1.LimitRange{})).To(Succeed())
+		var edit rbacv1.RoleBinding
+		Expect(c.Get(ctx, client.ObjectKey{Namespace: name, Name: "pop-customer-edit"}, &edit)).To(Succeed())
+		Expect(edit.Subjects).To(ConsistOf(HaveField("Name", "alice")))
+		Expect(c.Get(ctx, client.ObjectKey{Namespace: name, Name: "pop-customer-view"}, &rbacv1.RoleBinding{})).To(Succeed())
 	})
 })
