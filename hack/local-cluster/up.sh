@@ -88,7 +88,8 @@ start_control_plane() {
     --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" --client-ca-file "$pki/ca.crt" \
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --service-account-issuer https://kubernetes.default.svc --authorization-mode Node,RBAC \
-    --kubelet-client-certificate "$pki/admin.crt" --kubelet-client-key "$pki/admin.key"
+    --kubelet-client-certificate "$pki/admin.crt" --kubelet-client-key "$pki/admin.key" \
+    --kubelet-preferred-address-types InternalIP
   wait_for "kube-apiserver" "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" get --raw /readyz
   start kube-controller-manager "$NODE_BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
     --bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false \
@@ -143,7 +144,7 @@ start_kubelet() {
   cat >"$RUN/kubelet/config.yaml" <<EOF
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
-address: 127.0.0.1
+address: $BRIDGE_IP
 healthzBindAddress: 127.0.0.1
 cgroupDriver: cgroupfs
 failCgroupV1: false
@@ -155,7 +156,7 @@ evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.availa
 imageGCHighThresholdPercent: 100
 EOF
   start kubelet "$NODE_BIN/kubelet" --config "$RUN/kubelet/config.yaml" --kubeconfig "$KUBECONFIG_FILE" \
-    --root-dir "$RUN/kubelet/root" --cert-dir "$RUN/kubelet/pki" --hostname-override "$NODE_NAME" --node-ip 127.0.0.1
+    --root-dir "$RUN/kubelet/root" --cert-dir "$RUN/kubelet/pki" --hostname-override "$NODE_NAME" --node-ip "$BRIDGE_IP"
   wait_for "node $NODE_NAME Ready" "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" wait --for=condition=Ready "node/$NODE_NAME" --timeout=5s
 }
 

@@ -11,6 +11,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -23,6 +24,7 @@ type globals struct {
 	namespace  string
 	output     string
 	out, err   io.Writer
+	restConfig *rest.Config
 	// newClient is replaced by tests.
 	newClient func(g *globals) (client.WithWatch, string, error)
 }
@@ -55,7 +57,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	root.PersistentFlags().StringVarP(&g.namespace, "namespace", "n", "", "namespace (default: the kubeconfig context's)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
-	root.AddCommand(submitCmd(g), getCmd(g), listCmd(g), watchCmd(g), cancelCmd(g), rerunCmd(g), queueCmd(g), customerCmd(g))
+	root.AddCommand(submitCmd(g), getCmd(g), listCmd(g), watchCmd(g), cancelCmd(g), rerunCmd(g), queueCmd(g), customerCmd(g), logsCmd(g))
 	return root
 }
 
@@ -64,17 +66,18 @@ func kubeClient(g *globals) (client.WithWatch, string, error) {
 	rules := clientcmd.NewDefaultClientConfigLoadingRules()
 	rules.ExplicitPath = g.kubeconfig
 	cfg := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{})
-	rest, err := cfg.ClientConfig()
+	restCfg, err := cfg.ClientConfig()
 	if err != nil {
 		return nil, "", fmt.Errorf("loading kubeconfig: %w", err)
 	}
+	g.restConfig = restCfg
 	ns := g.namespace
 	if ns == "" {
 		if ns, _, err = cfg.Namespace(); err != nil {
 			return nil, "", err
 		}
 	}
-	c, err := client.NewWithWatch(rest, client.Options{Scheme: Scheme()})
+	c, err := client.NewWithWatch(restCfg, client.Options{Scheme: Scheme()})
 	return c, ns, err
 }
 

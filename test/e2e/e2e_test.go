@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -17,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/popctl"
 	"github.com/pop-operator/pop/test/builders"
 )
 
@@ -148,5 +150,22 @@ var _ = Describe("Latency", func() {
 		sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
 		AddReportEntry("create→Succeeded, one operation (3 runs, sorted)", took)
 		fmt.Fprintf(GinkgoWriter, "create→Succeeded of a one-operation Agenda: %v (median %v)\n", took, took[1])
+	})
+})
+
+var _ = Describe("popctl logs on real Pods", func() {
+	It("prints a failed operation's handler log", func() {
+		ns := newNamespace("logs", 5)
+		ag := builders.MakeAgenda("noisy", ns).Op("talk", "sample", map[string]any{"actions": []any{
+			map[string]any{"action": "log", "paramMap": map[string]any{"message": "hello from the handler"}},
+			map[string]any{"action": "fail", "paramMap": map[string]any{"message": "boom"}},
+		}}).Obj()
+		Expect(k8s.Create(ctx, ag)).To(Succeed())
+		waitForPhase(ag, popv1.PhaseFailed)
+		var out, errOut bytes.Buffer
+		root := popctl.NewRoot(&out, &errOut)
+		root.SetArgs([]string{"--kubeconfig", kubeconfigPath, "-n", ns, "logs", "noisy", "talk"})
+		Expect(root.ExecuteContext(ctx)).To(Succeed(), errOut.String())
+		Expect(out.String()).To(ContainSubstring("hello from the handler"))
 	})
 })

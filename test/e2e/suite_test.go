@@ -31,9 +31,10 @@ const (
 )
 
 var (
-	k8s     client.Client
-	ctx     = context.Background()
-	manager *exec.Cmd
+	kubeconfigPath string
+	k8s            client.Client
+	ctx            = context.Background()
+	manager        *exec.Cmd
 )
 
 func TestE2E(t *testing.T) {
@@ -52,6 +53,7 @@ var _ = BeforeSuite(func() {
 	out, err := exec.Command(filepath.Join(root, "hack/local-cluster/up.sh")).Output()
 	Expect(err).NotTo(HaveOccurred(), "hack/local-cluster/up.sh failed")
 	kubeconfig := strings.TrimSpace(string(out))
+	kubeconfigPath = kubeconfig
 	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfig)
 	Expect(err).NotTo(HaveOccurred())
 	k8s, err = client.New(cfg, client.Options{Scheme: framework.Scheme()})
