@@ -51,7 +51,7 @@ $(GOLANGCI_LINT):
 
 .PHONY: lint
 lint: vet $(GOLANGCI_LINT) ## golangci-lint with the project's config.
-	$(GOLANGCI_LINT) run ./...
+	$(GOLANGCI_LINT) run --allow-parallel-runners ./...
 
 .PHONY: envtest
 envtest: ## Provide kube-apiserver, etcd, kubectl for envtest (cached under $(POP_CACHE)).

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"time"
 
@@ -152,6 +153,7 @@ func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, st
 	if statusEqual(ag.Status, st) {
 		return nil
 	}
+	r.phaseEvent(ag, st.Phase)
 	before := ag.DeepCopy()
 	ag.Status = st
 	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
@@ -166,6 +168,20 @@ func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, st
 		return errStale
 	}
 	return err
+}
+
+// phaseEvent records the Agenda's move to a phase before or at the start of its run;
+// the end of a run has its own Events (recordTransitions).
+func (r *AgendaReconciler) phaseEvent(ag *popv1.Agenda, next popv1.AgendaPhase) {
+	if ag.Status.Phase == next {
+		return
+	}
+	switch next {
+	case popv1.PhaseInvalid:
+		r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, popv1.ReasonInvalidSpec, "Validate", "Agenda is invalid; see its Accepted condition")
+	case popv1.PhasePending, popv1.PhaseQueued, popv1.PhaseRunning:
+		r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, string(next), "Progress", "Agenda is %s", strings.ToLower(string(next)))
+	}
 }
 
 // errStale marks a status write refused because the Agenda changed since it was read.

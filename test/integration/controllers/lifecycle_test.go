@@ -7,8 +7,10 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
+	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/test/builders"
@@ -78,6 +80,23 @@ var _ = Describe("Agenda lifecycle", func() {
 		done := waitForPhase(ag, popv1.PhaseSucceeded)
 		Expect(attempts(done)).To(Equal(map[string]int32{"a": 2, "b": 3, "c": 4}))
 		Expect(opStatus(done, "c").Output).To(Equal("1"))
+	})
+
+	It("records an Event at each phase of the Agenda", func() {
+		ag := builders.MakeAgenda("eventful", ns).Op("a", "echo", 1).Obj()
+		createAndAdmit(ag)
+		waitForPhase(ag, popv1.PhaseSucceeded)
+		Eventually(func(g Gomega) []string {
+			var list eventsv1.EventList
+			g.Expect(env.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+			var reasons []string
+			for _, e := range list.Items {
+				if e.Regarding.Name == "eventful" {
+					reasons = append(reasons, e.Reason)
+				}
+			}
+			return reasons
+		}, framework.Timeout, framework.Interval).Should(ContainElements("Pending", "Running", popv1.ReasonAllOperationsSucceed))
 	})
 
 	It("waits for a missing HandlerType, says which, and runs once it appears", func() {

@@ -120,6 +120,28 @@ var _ = Describe("popctl", func() {
 		Expect(ag.Spec.Rerun).To(HaveField("Operations", ConsistOf("a")))
 	})
 
+	It("watches an Agenda until it finishes", func() {
+		ag := builders.MakeAgenda("watched", ns).Op("a", "echo").Obj()
+		Expect(c.Create(ctx, ag)).To(Succeed())
+		done := make(chan string)
+		go func() {
+			defer GinkgoRecover()
+			out, _, err := run(ns, "watch", "watched")
+			Expect(err).NotTo(HaveOccurred())
+			done <- out
+		}()
+		Eventually(func(g Gomega) {
+			var cur popv1.Agenda
+			g.Expect(c.Get(ctx, client.ObjectKeyFromObject(ag), &cur)).To(Succeed())
+			cur.Status.Phase, cur.Status.PercentComplete = popv1.PhaseSucceeded, 100
+			cur.Status.Operations = []popv1.OperationStatus{{Name: "a", State: popv1.OperationSucceeded, Attempts: 1}}
+			g.Expect(c.Status().Update(ctx, &cur)).To(Succeed())
+		}, framework.Timeout).Should(Succeed())
+		var out string
+		Eventually(done, framework.Timeout).Should(Receive(&out))
+		Expect(out).To(And(ContainSubstring("Agenda "+ns+"/watched  Succeeded  100%"), ContainSubstring("✔ a")))
+	})
+
 	It("shows an Insight's queue", func() {
 		ins := builders.MakeInsight("q", ns).Obj()
 		Expect(c.Create(ctx, ins)).To(Succeed())
