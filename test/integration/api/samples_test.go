@@ -2,8 +2,10 @@ package api_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"path/filepath"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -38,21 +40,39 @@ var _ = Describe("config/samples", func() {
 // kubectl runs the kubectl binary from KUBEBUILDER_ASSETS against the test control plane.
 func kubectl(args ...string) string {
 	GinkgoHelper()
+	out, err := tryKubectl(args...)
+	Expect(err).NotTo(HaveOccurred())
+	return out
+}
+
+// tryKubectl runs kubectl and returns its output, or an error carrying its stderr.
+func tryKubectl(args ...string) (string, error) {
 	admin, err := env.Env.ControlPlane.AddUser(envtest.User{Name: "admin", Groups: []string{"system:masters"}}, nil)
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return "", err
+	}
 	k, err := admin.Kubectl()
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		return "", err
+	}
 	stdout, stderr, err := k.Run(args...)
 	var out, errOut bytes.Buffer
 	_, _ = io.Copy(&out, stdout)
 	_, _ = io.Copy(&errOut, stderr)
-	Expect(err).NotTo(HaveOccurred(), "kubectl %v: %s", args, errOut.String())
-	return out.String()
+	if err != nil {
+		return "", fmt.Errorf("kubectl %v: %w: %s", args, err, errOut.String())
+	}
+	return out.String(), nil
 }
 
 var _ = Describe("kubectl", func() {
 	It("explains the documented Agenda fields", func() {
-		out := kubectl("explain", "agenda.spec.operations")
+		// The API server publishes a new CRD's OpenAPI a moment after the CRD is established.
+		var out string
+		Eventually(func() (err error) {
+			out, err = tryKubectl("explain", "agenda.spec.operations")
+			return err
+		}, framework.Timeout, 200*time.Millisecond).Should(Succeed())
 		for _, field := range []string{"name", "type", "payload", "params", "dependsOn", "retries", "timeout", "resources"} {
 			Expect(out).To(ContainSubstring(field))
 		}
