@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/dag"
@@ -82,18 +83,27 @@ func (r *AgendaReconciler) findHandlers(ctx context.Context, ag *popv1.Agenda) (
 	return handlers, problems, nil
 }
 
+// getHandlerType reads from the cache first; a HandlerType the cache lacks is looked for
+// again on the API server, so that one created a moment before its Agenda is not reported
+// missing (which would also cost the Agenda its place in the queue).
 func (r *AgendaReconciler) getHandlerType(ctx context.Context, namespace, name string) (*popv1.HandlerType, error) {
-	for _, ns := range []string{namespace, r.OperatorNamespace} {
-		if ns == "" {
-			continue
-		}
-		var ht popv1.HandlerType
-		err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &ht)
-		if err == nil {
-			return &ht, nil
-		}
-		if !apierrors.IsNotFound(err) {
-			return nil, err
+	readers := []client.Reader{r.Client}
+	if r.APIReader != nil {
+		readers = append(readers, r.APIReader)
+	}
+	for _, reader := range readers {
+		for _, ns := range []string{namespace, r.OperatorNamespace} {
+			if ns == "" {
+				continue
+			}
+			var ht popv1.HandlerType
+			err := reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &ht)
+			if err == nil {
+				return &ht, nil
+			}
+			if !apierrors.IsNotFound(err) {
+				return nil, err
+			}
 		}
 	}
 	return nil, nil
