@@ -16,6 +16,7 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/dag"
+	"github.com/pop-operator/pop/internal/execution"
 )
 
 // acceptance is what an accepted Agenda runs with.
@@ -31,7 +32,7 @@ func (r *AgendaReconciler) accept(ctx context.Context, ag *popv1.Agenda) (*accep
 	if len(errs) > 0 {
 		st := *ag.Status.DeepCopy()
 		st.Phase = popv1.PhaseInvalid
-		setAgendaCondition(&st, ag.Generation, popv1.AgendaAccepted, false, popv1.ReasonInvalidSpec, errs.ToAggregate().Error())
+		execution.SetCondition(&st, ag.Generation, popv1.AgendaAccepted, false, popv1.ReasonInvalidSpec, errs.ToAggregate().Error())
 		return nil, r.writeStatus(ctx, ag, st)
 	}
 	handlers, problems, err := r.findHandlers(ctx, ag)
@@ -43,7 +44,7 @@ func (r *AgendaReconciler) accept(ctx context.Context, ag *popv1.Agenda) (*accep
 		if st.Phase == "" || st.Phase == popv1.PhaseInvalid {
 			st.Phase = popv1.PhasePending
 		}
-		setAgendaCondition(&st, ag.Generation, popv1.AgendaAccepted, false, popv1.ReasonHandlerTypeMissing, strings.Join(problems, "; "))
+		execution.SetCondition(&st, ag.Generation, popv1.AgendaAccepted, false, popv1.ReasonHandlerTypeMissing, strings.Join(problems, "; "))
 		return nil, r.writeStatus(ctx, ag, st)
 	}
 	if c := meta.FindStatusCondition(ag.Status.Conditions, popv1.AgendaAccepted); c == nil ||
@@ -52,7 +53,7 @@ func (r *AgendaReconciler) accept(ctx context.Context, ag *popv1.Agenda) (*accep
 		if st.Phase == "" || st.Phase == popv1.PhaseInvalid {
 			st.Phase = popv1.PhasePending
 		}
-		setAgendaCondition(&st, ag.Generation, popv1.AgendaAccepted, true, popv1.ReasonValid, "spec is valid and every HandlerType exists")
+		execution.SetCondition(&st, ag.Generation, popv1.AgendaAccepted, true, popv1.ReasonValid, "spec is valid and every HandlerType exists")
 		if err := r.writeStatus(ctx, ag, st); err != nil {
 			return nil, err
 		}
@@ -162,17 +163,4 @@ func (c *graphCache) forget(key types.NamespacedName) {
 	c.mu.Lock()
 	delete(c.entries, key)
 	c.mu.Unlock()
-}
-
-func setAgendaCondition(st *popv1.AgendaStatus, gen int64, typ string, status bool, reason, message string) {
-	s := metav1.ConditionFalse
-	if status {
-		s = metav1.ConditionTrue
-	}
-	if len(message) > 1024 {
-		message = message[:1021] + "..."
-	}
-	meta.SetStatusCondition(&st.Conditions, metav1.Condition{
-		Type: typ, Status: s, Reason: reason, Message: message, ObservedGeneration: gen,
-	})
 }

@@ -105,10 +105,7 @@ func (r *AgendaReconciler) customerOf(ctx context.Context, namespace string) (st
 	if err := r.Client.Get(ctx, types.NamespacedName{Name: namespace}, &ns); err != nil {
 		return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
 	}
-	if id := ns.Labels[popv1.CustomerLabel]; id != "" {
-		return id, nil
-	}
-	return namespace, nil
+	return popv1.CustomerOf(namespace, ns.Labels), nil
 }
 
 func (r *AgendaReconciler) deletePods(ctx context.Context, namespace string, names []string) error {

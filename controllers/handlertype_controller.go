@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -31,7 +32,7 @@ func (r *HandlerTypeReconciler) Reconcile(ctx context.Context, req ctrl.Request)
 	before := ht.DeepCopy()
 	setHandlerTypeReadyCondition(&ht)
 	ht.Status.ObservedGeneration = ht.Generation
-	if equalStatus(before.Status, ht.Status) {
+	if equality.Semantic.DeepEqual(before.Status, ht.Status) {
 		return ctrl.Result{}, nil
 	}
 	err := r.Client.Status().Patch(ctx, &ht, client.MergeFrom(before))
@@ -56,20 +57,6 @@ func setHandlerTypeReadyCondition(ht *popv1.HandlerType) {
 		cond.Message = err.Error()
 	}
 	meta.SetStatusCondition(&ht.Status.Conditions, cond)
-}
-
-func equalStatus(a, b popv1.HandlerTypeStatus) bool {
-	if a.ObservedGeneration != b.ObservedGeneration || len(a.Conditions) != len(b.Conditions) {
-		return false
-	}
-	for i := range a.Conditions {
-		x, y := a.Conditions[i], b.Conditions[i]
-		if x.Type != y.Type || x.Status != y.Status || x.Reason != y.Reason ||
-			x.Message != y.Message || x.ObservedGeneration != y.ObservedGeneration {
-			return false
-		}
-	}
-	return true
 }
 
 // SetupWithManager registers the controller.

@@ -75,3 +75,12 @@ const (
 	// HandlerTypeReady is True when the HandlerType's spec is usable for building Pods.
 	HandlerTypeReady = "Ready"
 )
+
+// CustomerOf is the customer owning a namespace: its pop.dev/customer label, else the
+// namespace's name. Only the namespace is trusted, never an Agenda's own labels.
+func CustomerOf(namespace string, namespaceLabels map[string]string) string {
+	if id := namespaceLabels[CustomerLabel]; id != "" {
+		return id
+	}
+	return namespace
+}

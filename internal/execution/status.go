@@ -96,6 +96,12 @@ func percentComplete(ops []popv1.OperationStatus) int32 {
 	return int32(sum / int64(len(ops)))
 }
 
+// SetCondition sets one Agenda condition with the generation it was computed from; the
+// message is truncated to what the API accepts.
+func SetCondition(st *popv1.AgendaStatus, gen int64, typ string, status bool, reason, message string) {
+	setCondition(st, gen, typ, status, reason, message)
+}
+
 func setCondition(st *popv1.AgendaStatus, gen int64, typ string, status bool, reason, message string) {
 	s := metav1.ConditionFalse
 	if status {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/execution"
 	"github.com/pop-operator/pop/internal/matching"
 	"github.com/pop-operator/pop/internal/queue"
 )
@@ -120,7 +121,7 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 	// the same second even if the Agenda controller accepts them in another order.
 	s.sequence(ag.UID)
 	switch {
-	case finished(&ag):
+	case execution.IsFinished(&ag):
 		s.forget(key)
 	case meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted):
 		s.trackAdmitted(key, &ag, st)
@@ -136,11 +137,6 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 		s.enqueue(ctx, key, &ag, st)
 		s.agendas[key].unjudged = meta.FindStatusCondition(ag.Status.Conditions, popv1.AgendaAccepted) == nil
 	}
-}
-
-func finished(ag *popv1.Agenda) bool {
-	return meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaSucceeded) ||
-		meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaFailed)
 }
 
 // drop forgets an Agenda: out of its queue, and its capacity released if it held any.
@@ -211,7 +207,7 @@ func (s *Scheduler) enqueue(ctx context.Context, key types.NamespacedName, ag *p
 	if st != nil && st.insight != insightKey {
 		s.drop(key)
 	}
-	customer := customerFrom(ag.Namespace, nsLabels)
+	customer := popv1.CustomerOf(ag.Namespace, nsLabels)
 	since := queuedSince(ag)
 	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: customer, since: since}
 	s.insights[insightKey].queue.Push(queue.Item{
@@ -258,13 +254,5 @@ func (s *Scheduler) namespaceLabels(name string) map[string]string {
 }
 
 func (s *Scheduler) customerOf(namespace string) string {
-	return customerFrom(namespace, s.namespaceLabels(namespace))
-}
-
-// customerFrom trusts only the namespace's label, which customers cannot edit.
-func customerFrom(namespace string, nsLabels map[string]string) string {
-	if id := nsLabels[popv1.CustomerLabel]; id != "" {
-		return id
-	}
-	return namespace
+	return popv1.CustomerOf(namespace, s.namespaceLabels(namespace))
 }
