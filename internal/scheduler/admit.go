@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -30,31 +31,38 @@ func (s *Scheduler) admitAll(ctx context.Context) {
 			if !ok || s.unjudged(it.Key) {
 				break // an Agenda not yet accepted holds its place at the head
 			}
-			s.admit(ctx, key, st, it)
+			if !s.admit(ctx, key, st, it) {
+				break // the head keeps its place; the next cycle tries it again
+			}
 		}
 	}
 }
 
 // admit writes Admitted for one Agenda and moves it from the queue to the admitted set.
-// A failed write takes the Agenda out of the queue until its next event re-reads it, so
-// the loop moves on to the next head.
-func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightState, it queue.Item) {
+// It reports false when the head must be retried before anything behind it: a write
+// refused for a stale copy (Conflict) or for a passing server trouble. An Agenda that is
+// gone, or a write refused for good, leaves the queue until its next event re-reads it.
+func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightState, it queue.Item) bool {
 	ns, name := cutKey(it.Key)
 	key := types.NamespacedName{Namespace: ns, Name: name}
 	var ag popv1.Agenda
 	if err := s.Cache.Get(ctx, key, &ag); err != nil || string(ag.UID) != it.UID {
 		st.queue.Remove(it.Key)
 		s.markAgenda(key)
-		return
+		return true
 	}
 	if err := s.writeAdmission(ctx, &ag, insightKey); err != nil {
-		// A conflict means our copy is stale: the Agenda is re-read on its next event.
-		if !apierrors.IsConflict(err) && !apierrors.IsNotFound(err) {
+		if retryable(err) {
+			s.Log.V(1).Info("Admission refused; retrying with a fresh copy", "agenda", key, "reason", err.Error())
+			s.markAgenda(key)
+			return false
+		}
+		if !apierrors.IsNotFound(err) {
 			s.Log.Error(err, "Admitting Agenda failed", "agenda", key)
 		}
 		st.queue.Remove(it.Key)
 		s.markAgenda(key)
-		return
+		return true
 	}
 	st.queue.Pop()
 	st.admitted[key] = it.Customer
@@ -64,6 +72,22 @@ func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightSta
 	metrics.AdmissionWait.WithLabelValues(insightKey).Observe(s.Clock.Since(it.Since).Seconds())
 	admittedGauge(st).Set(float64(len(st.admitted)))
 	s.Log.V(1).Info("Admitted Agenda", "agenda", key, "insight", insightKey)
+	return true
+}
+
+// retryable errors say nothing against the Agenda itself: trying the same head again
+// (after the cache catches up) is right, and admitting the next one instead would break
+// the queue's order.
+func retryable(err error) bool {
+	return apierrors.IsConflict(err) || apierrors.IsServerTimeout(err) || apierrors.IsTimeout(err) ||
+		apierrors.IsTooManyRequests(err) || apierrors.IsServiceUnavailable(err) || apierrors.IsInternalError(err) ||
+		apierrors.IsUnexpectedServerError(err) || !isAPIStatus(err)
+}
+
+// isAPIStatus tells an answer of the API server from a transport failure.
+func isAPIStatus(err error) bool {
+	var st apierrors.APIStatus
+	return errors.As(err, &st)
 }
 
 func (s *Scheduler) unjudged(itemKey string) bool {
