@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"github.com/pop-operator/pop/internal/bridge"
 	"os"
 	"strings"
 	"time"
@@ -24,6 +25,8 @@ type options struct {
 	enableWebhooks          bool
 	webhookPort             int
 	webhookCertDir          string
+	runControllers          bool
+	bridge                  bridge.Config
 }
 
 func defaultOptions() options {
@@ -39,6 +42,8 @@ func defaultOptions() options {
 		maxConcurrentReconciles: 8,
 		operatorNamespace:       envOr("POD_NAMESPACE", "pop-system"),
 		webhookPort:             9443,
+		runControllers:          true,
+		bridge:                  bridge.DefaultConfig(),
 	}
 }
 
@@ -73,6 +78,9 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.webhookPort, "webhook-port", o.webhookPort, "Port the webhook server listens on.")
 	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", o.webhookCertDir,
 		"Folder holding tls.crt and tls.key for the webhook server; controller-runtime's default when empty.")
+	fs.BoolVar(&o.runControllers, "controllers", o.runControllers,
+		"Run the Agenda and HandlerType controllers and the scheduler; false runs only the AWS bridge (its own Deployment).")
+	o.bridge.BindFlags(fs)
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", o.maxConcurrentReconciles,
 		"Reconciles each controller runs in parallel.")
 }
@@ -97,6 +105,12 @@ func (o *options) validate() error {
 	}
 	if o.maxConcurrentReconciles < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
+	}
+	if !o.runControllers && !o.bridge.Enabled() {
+		return fmt.Errorf("--controllers=false runs only the AWS bridge, which needs --bridge-intake-queues or --bridge-table")
+	}
+	if o.bridge.Enabled() {
+		return o.bridge.Validate()
 	}
 	return nil
 }

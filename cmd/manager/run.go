@@ -18,6 +18,7 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/controllers"
+	"github.com/pop-operator/pop/internal/bridge"
 	"github.com/pop-operator/pop/internal/webhooks"
 )
 
@@ -88,11 +89,18 @@ func run(ctx context.Context, o options) error {
 	if err != nil {
 		return fmt.Errorf("creating manager: %w", err)
 	}
-	if err := controllers.SetupAll(mgr, controllers.Options{
-		MaxConcurrentReconciles: o.maxConcurrentReconciles,
-		OperatorNamespace:       o.operatorNamespace,
-	}); err != nil {
-		return err
+	if o.runControllers {
+		if err := controllers.SetupAll(mgr, controllers.Options{
+			MaxConcurrentReconciles: o.maxConcurrentReconciles,
+			OperatorNamespace:       o.operatorNamespace,
+		}); err != nil {
+			return err
+		}
+	}
+	if o.bridge.Enabled() {
+		if err := bridge.Setup(ctx, mgr, o.bridge, o.maxConcurrentReconciles); err != nil {
+			return fmt.Errorf("setting up the AWS bridge: %w", err)
+		}
 	}
 	if o.enableWebhooks {
 		if err := webhooks.SetupAgendaWebhook(mgr); err != nil {

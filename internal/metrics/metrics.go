@@ -70,10 +70,38 @@ var (
 	}, []string{"result"})
 )
 
+var (
+	// BridgeMessages counts SQS messages the bridge finished with, per result (created,
+	// duplicate, rejected) and reason (the rejection reason; empty otherwise).
+	BridgeMessages = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "bridge_messages_total",
+		Help: "SQS messages handled by the bridge and deleted from their queue.",
+	}, []string{"result", "reason"})
+
+	// BridgeRetries counts messages left in their queue for redelivery after a passing error.
+	BridgeRetries = prometheus.NewCounter(prometheus.CounterOpts{
+		Namespace: namespace, Name: "bridge_message_retries_total",
+		Help: "SQS messages left for redelivery because the cluster or DynamoDB could not be written.",
+	})
+
+	// BridgePaused is 1 while flow control holds the intake.
+	BridgePaused = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: namespace, Name: "bridge_intake_paused",
+		Help: "1 while the intake stops receiving because too many bridged Agendas are pending.",
+	})
+
+	// MirrorWrites counts DynamoDB mirror writes, per result (written, stale, deleted, error).
+	MirrorWrites = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: namespace, Name: "bridge_mirror_writes_total",
+		Help: "DynamoDB status-mirror writes; stale ones were refused for an older version.",
+	}, []string{"result"})
+)
+
 // All lists every POP metric, for registration and for the dashboard test.
 var All = []prometheus.Collector{
 	InsightPending, InsightAdmitted, InsightCapacity, Admissions, AdmissionWait,
 	OperationsStarted, OperationsFinished, OperationDuration, AgendasFinished,
+	BridgeMessages, BridgeRetries, BridgePaused, MirrorWrites,
 }
 
 func init() {

@@ -1,18 +1,17 @@
 package popctl
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
-	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/dag"
+	"github.com/pop-operator/pop/internal/popjson"
 )
 
 func submitCmd(g *globals) *cobra.Command {
@@ -64,18 +63,6 @@ with its field path and nothing is sent — and creates it.`,
 	return cmd
 }
 
-// popAgenda is the original POP's Agenda JSON.
-type popAgenda struct {
-	AgendaID   string          `json:"agendaId"`
-	Params     json.RawMessage `json:"params"`
-	Operations []struct {
-		Name    string          `json:"name"`
-		Type    string          `json:"type"`
-		Payload json.RawMessage `json:"payload"`
-		Params  json.RawMessage `json:"params"`
-	} `json:"operations"`
-}
-
 // ParseAgenda accepts a Kubernetes manifest of kind Agenda or the original POP's JSON.
 func ParseAgenda(raw []byte, name string) (*popv1.Agenda, error) {
 	var probe struct {
@@ -97,7 +84,7 @@ func ParseAgenda(raw []byte, name string) (*popv1.Agenda, error) {
 		}
 		return &ag, nil
 	}
-	var pop popAgenda
+	var pop popjson.Agenda
 	if err := yaml.Unmarshal(raw, &pop); err != nil {
 		return nil, err
 	}
@@ -108,18 +95,6 @@ func ParseAgenda(raw []byte, name string) (*popv1.Agenda, error) {
 	if ag.Name == "" {
 		ag.GenerateName = "agenda-"
 	}
-	ag.Spec.Params = jsonOrNil(pop.Params)
-	for _, op := range pop.Operations {
-		ag.Spec.Operations = append(ag.Spec.Operations, popv1.Operation{
-			Name: op.Name, Type: op.Type, Payload: jsonOrNil(op.Payload), Params: jsonOrNil(op.Params),
-		})
-	}
+	ag.Spec = pop.Spec()
 	return ag, nil
-}
-
-func jsonOrNil(raw json.RawMessage) *apiextensionsv1.JSON {
-	if len(raw) == 0 || string(raw) == "null" {
-		return nil
-	}
-	return &apiextensionsv1.JSON{Raw: raw}
 }

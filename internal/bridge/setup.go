@@ -1,0 +1,35 @@
+package bridge
+
+import (
+	"context"
+	"fmt"
+
+	ctrl "sigs.k8s.io/controller-runtime"
+)
+
+// Setup adds the configured parts of the bridge to the manager: the status mirror when a
+// table is set, the intake when queues are.
+func Setup(ctx context.Context, mgr ctrl.Manager, c Config, concurrency int) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	clients, err := NewClients(ctx, c)
+	if err != nil {
+		return err
+	}
+	store := &Store{DB: clients.DynamoDB, Table: c.Table}
+	if c.Table != "" {
+		m := &Mirror{Client: mgr.GetClient(), Store: store, Scope: c.Mirror, TTL: c.RecordTTL}
+		if err := m.SetupWithManager(mgr, concurrency); err != nil {
+			return fmt.Errorf("setting up the DynamoDB mirror: %w", err)
+		}
+	}
+	if len(c.IntakeQueues) > 0 {
+		in := &Intake{Config: c, Clients: clients, Store: store, Client: mgr.GetClient(),
+			APIReader: mgr.GetAPIReader(), Log: mgr.GetLogger().WithName("sqs-intake")}
+		if err := mgr.Add(in); err != nil {
+			return fmt.Errorf("adding the SQS intake: %w", err)
+		}
+	}
+	return nil
+}
