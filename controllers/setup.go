@@ -21,9 +21,20 @@ type Options struct {
 // SetupAll registers with the manager everything it runs: the HandlerType and Agenda
 // controllers, and the scheduler (which also keeps Insights' status).
 func SetupAll(mgr ctrl.Manager, opts Options) error {
+	_, err := Setup(mgr, opts)
+	return err
+}
+
+// Components are the parts Setup registered that callers may wait on.
+type Components struct {
+	Scheduler *scheduler.Scheduler
+}
+
+// Setup is SetupAll, returning the parts it registered.
+func Setup(mgr ctrl.Manager, opts Options) (*Components, error) {
 	ht := &HandlerTypeReconciler{Client: mgr.GetClient()}
 	if err := ht.SetupWithManager(mgr, opts); err != nil {
-		return fmt.Errorf("setting up HandlerType controller: %w", err)
+		return nil, fmt.Errorf("setting up HandlerType controller: %w", err)
 	}
 	ag := &AgendaReconciler{
 		Client:            mgr.GetClient(),
@@ -33,7 +44,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		OperatorNamespace: opts.OperatorNamespace,
 	}
 	if err := ag.SetupWithManager(mgr, opts); err != nil {
-		return fmt.Errorf("setting up Agenda controller: %w", err)
+		return nil, fmt.Errorf("setting up Agenda controller: %w", err)
 	}
 	sched := &scheduler.Scheduler{
 		Client:            mgr.GetClient(),
@@ -43,7 +54,7 @@ func SetupAll(mgr ctrl.Manager, opts Options) error {
 		Log:               mgr.GetLogger().WithName("scheduler"),
 	}
 	if err := mgr.Add(sched); err != nil {
-		return fmt.Errorf("adding the scheduler: %w", err)
+		return nil, fmt.Errorf("adding the scheduler: %w", err)
 	}
-	return nil
+	return &Components{Scheduler: sched}, nil
 }

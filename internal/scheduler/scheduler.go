@@ -47,6 +47,21 @@ type Scheduler struct {
 	wake         chan struct{}
 	seqs         map[types.UID]uint64
 	nextSeq      uint64
+	ready        chan struct{}
+	readyOnce    sync.Once
+}
+
+// Ready is closed once the scheduler has rebuilt its queues from the cluster and made its
+// first admissions; from then on every Agenda it sees is numbered in arrival order.
+func (s *Scheduler) Ready() <-chan struct{} { return s.readyChan() }
+
+func (s *Scheduler) readyChan() chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ready == nil {
+		s.ready = make(chan struct{})
+	}
+	return s.ready
 }
 
 // +kubebuilder:rbac:groups=pop.dev,resources=agendas,verbs=get;list;watch
@@ -74,11 +89,17 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		return ctx.Err()
 	}
 	s.Log.Info("Scheduler starting: rebuilding queues from the cluster")
+	// The informers' initial lists carry no order of arrival (they come sorted by name):
+	// forget their events, and let the rebuild number Agendas oldest first, then by name.
+	s.mu.Lock()
+	s.dirtyAgendas, s.dirtySet = nil, map[types.NamespacedName]bool{}
+	s.mu.Unlock()
 	s.markAll()
 	ticker := s.Clock.NewTicker(statusRefresh)
 	defer ticker.Stop()
 	for {
 		s.cycle(ctx)
+		s.readyOnce.Do(func() { close(s.readyChan()) })
 		select {
 		case <-ctx.Done():
 			return nil

@@ -73,7 +73,8 @@ func startManager(wrap ...func(client.Client) client.Client) context.CancelFunc 
 	}
 	mgr, err := ctrl.NewManager(env.Config, opts)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(controllers.SetupAll(mgr, controllers.Options{MaxConcurrentReconciles: 4, OperatorNamespace: operatorNamespace})).To(Succeed())
+	parts, err := controllers.Setup(mgr, controllers.Options{MaxConcurrentReconciles: 4, OperatorNamespace: operatorNamespace})
+	Expect(err).NotTo(HaveOccurred())
 	mctx, mcancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
@@ -81,6 +82,8 @@ func startManager(wrap ...func(client.Client) client.Client) context.CancelFunc 
 		defer close(done)
 		Expect(mgr.Start(mctx)).To(Succeed())
 	}()
+	// Tests create Agendas right away: wait until the scheduler numbers them as they come.
+	Eventually(parts.Scheduler.Ready(), framework.Timeout).Should(BeClosed())
 	return func() {
 		mcancel()
 		<-done
