@@ -65,8 +65,12 @@ start() {
 	mkdir -p "$RUN_DIR"
 	FAUXQS_PORT=$SQS_PORT FAUXQS_HOST=127.0.0.1 FAUXQS_LOGGER=false \
 		start_one sqs "$SQS_PORT" "$AWS_DIR/fauxqs-$FAUXQS_VERSION" node node_modules/fauxqs/dist/cli.js
+	# Data on disk, not -inMemory: a test stops and restarts DynamoDB to prove that nothing
+	# is lost while it is away, and the table must survive that.
+	mkdir -p "$RUN_DIR/dynamodb-data"
 	DDB_LOCAL_TELEMETRY=0 start_one dynamodb "$DDB_PORT" "$AWS_DIR/dynamodb-local/package/emulator" \
-		java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -inMemory -sharedDb -disableTelemetry -port "$DDB_PORT"
+		java -Djava.library.path=./DynamoDBLocal_lib -jar DynamoDBLocal.jar -dbPath "$RUN_DIR/dynamodb-data" \
+		-sharedDb -disableTelemetry -port "$DDB_PORT"
 	log "SQS on 127.0.0.1:$SQS_PORT, DynamoDB on 127.0.0.1:$DDB_PORT"
 }
 
@@ -85,7 +89,7 @@ stop_one() {
 case ${1:-} in
 install) install_fauxqs; install_dynamodb_local ;;
 start) start ;;
-stop) stop_one sqs; stop_one dynamodb ;;
+stop) stop_one sqs; stop_one dynamodb; rm -rf "$RUN_DIR/dynamodb-data" ;;
 stop-dynamodb) stop_one dynamodb ;;
 env)
 	echo "export POP_SQS_ENDPOINT=http://127.0.0.1:$SQS_PORT"

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -26,7 +28,12 @@ func NewClients(ctx context.Context, c Config) (*Clients, error) {
 		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = 64
 		})),
-		awsconfig.WithRetryMaxAttempts(8), // throttling and 5xx are retried with jittered backoff
+		// Throttling, 5xx and connection errors are retried with jittered backoff, briefly:
+		// the intake leaves a message for redelivery and the mirror requeues, rather than
+		// holding a poller for minutes.
+		awsconfig.WithRetryer(func() aws.Retryer {
+			return retry.AddWithMaxBackoffDelay(retry.NewStandard(func(o *retry.StandardOptions) { o.MaxAttempts = 5 }), 2*time.Second)
+		}),
 	}
 	if c.Region != "" {
 		opts = append(opts, awsconfig.WithRegion(c.Region))
