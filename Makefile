@@ -65,8 +65,11 @@ build: ## Build the manager into bin/.
 test: verify-generated lint test-integration test-e2e ## Everything CI runs.
 
 .PHONY: test-integration
-test-integration: ## Unit tests and the envtest suites.
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test $$(go list ./... | grep -v /test/e2e) -count=1 -timeout 30m
+test-integration: ## Unit tests and the envtest suites (the bridge's against the AWS emulators, started here).
+	hack/aws-emulators.sh start
+	eval "$$(hack/aws-emulators.sh env)" && KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" \
+		go test $$(go list ./... | grep -v /test/e2e) -count=1 -timeout 30m; \
+		rc=$$?; hack/aws-emulators.sh stop; exit $$rc
 
 .PHONY: test-e2e
 test-e2e: ## End-to-end suite on real Pods (starts the local cluster; root; POP_E2E=0 skips it).
@@ -80,6 +83,15 @@ run: manifests ## Install the CRDs into the current kube context and run the man
 .PHONY: demo
 demo: ## The main job: a real Agenda end to end (embedded local cluster when no kube context answers).
 	hack/demo.sh
+
+.PHONY: aws-up
+aws-up: ## Start the SQS and DynamoDB emulators on loopback (installed into ~/.cache/pop/aws).
+	hack/aws-emulators.sh start
+	@hack/aws-emulators.sh env
+
+.PHONY: aws-down
+aws-down: ## Stop the emulators.
+	hack/aws-emulators.sh stop
 
 .PHONY: cluster-up
 cluster-up: ## Start the embedded single-node cluster (root); prints its kubeconfig.

@@ -27,6 +27,9 @@ const (
 	AttrSignature = "pop-signature"
 )
 
+// maxMessageAttributes is SQS's limit per message.
+const maxMessageAttributes = 10
+
 // handle takes one message as far as it can, and reports whether it is accounted for
 // (an Agenda with its record, or a dead letter with its record) and may be deleted, and
 // the Agenda it created, if any (namespace/name).
@@ -139,6 +142,13 @@ func (i *Intake) deadLetter(ctx context.Context, queue string, m *sqstypes.Messa
 		AttrDetail:        stringAttr(clip(rej.Detail)),
 		AttrSourceQueue:   stringAttr(queue),
 		AttrSourceMessage: stringAttr(aws.ToString(m.MessageId)),
+	}
+	// The client's own attributes travel with the dead letter, as far as SQS's limit of 10
+	// allows, so that it can match the letter to what it sent.
+	for k, v := range m.MessageAttributes {
+		if _, ours := attrs[k]; !ours && len(attrs) < maxMessageAttributes {
+			attrs[k] = v
+		}
 	}
 	if _, err := i.Clients.SQS.SendMessage(ctx, &sqs.SendMessageInput{
 		QueueUrl: aws.String(i.Config.DeadLetterQueue), MessageBody: m.Body, MessageAttributes: attrs,
