@@ -106,3 +106,23 @@ func TestHelmLint(t *testing.T) {
 		t.Errorf("helm lint:\n%s", out)
 	}
 }
+
+// TestHelmAndKustomizeRenderTheSameBridge compares the chart's bridge in deployment mode
+// with config/bridge, for the example settings config/bridge carries.
+func TestHelmAndKustomizeRenderTheSameBridge(t *testing.T) {
+	account := "https://sqs.us-east-1.amazonaws.com/123456789012/"
+	helm := tool(t, helmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system",
+		"--set", "bridge.mode=deployment", "--set", "bridge.intakeQueues={"+account+"pop-intake}",
+		"--set", "bridge.deadLetterQueue="+account+"pop-intake-dead-letters",
+		"--set", "bridge.table=pop-agendas", "--set", "bridge.region=us-east-1")
+	kustomize := tool(t, kubectlBinary(t), "kustomize", "config/bridge")
+	h, k := objects(t, helm), objects(t, kustomize)
+	if len(k) != 6 {
+		t.Fatalf("config/bridge rendered %d objects, want 6", len(k))
+	}
+	for key, obj := range k {
+		if diff := cmp.Diff(obj, h[key]); diff != "" {
+			t.Errorf("%s: Kustomize (-) and Helm (+) differ:\n%s", key, diff)
+		}
+	}
+}

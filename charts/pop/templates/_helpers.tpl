@@ -10,3 +10,31 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/name: pop
 app.kubernetes.io/component: manager
 {{- end }}
+
+{{/* Whether the AWS bridge is configured at all. */}}
+{{- define "pop.bridgeEnabled" -}}
+{{- if or .Values.bridge.intakeQueues .Values.bridge.table }}true{{ end }}
+{{- end }}
+
+{{/* The --bridge-* flags, in the order config/bridge lists them. */}}
+{{- define "pop.bridgeArgs" -}}
+{{- with .Values.bridge }}
+{{- if .intakeQueues }}
+- --bridge-intake-queues={{ join "," .intakeQueues }}
+{{- end }}
+{{- if .deadLetterQueue }}
+- --bridge-dead-letter-queue={{ .deadLetterQueue }}
+{{- end }}
+{{- if .table }}
+- --bridge-table={{ .table }}
+{{- end }}
+{{- if .region }}
+- --bridge-region={{ .region }}
+{{- end }}
+- --bridge-mirror={{ .mirror }}
+- --bridge-max-pending={{ .maxPending }}
+{{- if .requireSignatures }}
+- --bridge-require-signatures
+{{- end }}
+{{- end }}
+{{- end }}
