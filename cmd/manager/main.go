@@ -1,5 +1,5 @@
 // Command manager runs the POP operator: the controllers for Agendas, Insights and
-// HandlerTypes, and (in later releases) the scheduler and the AWS bridge.
+// HandlerTypes, the scheduler, and (with --bridge-* flags) the AWS bridge.
 package main
 
 import (
