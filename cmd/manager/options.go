@@ -3,10 +3,11 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/pop-operator/pop/internal/bridge"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/pop-operator/pop/internal/bridge"
 )
 
 // options are the manager's command-line settings.

@@ -1,0 +1,132 @@
+package bridge
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+)
+
+const popJSON = `{"agendaId": "job-1", "customerId": "acme", "cid": "x", "agendaInsight": {"name": "q"},
+	"params": {"a": 1},
+	"operations": [
+		{"name": "probe", "type": "echo", "payload": {"f": "@<agenda.params::/a>"}},
+		{"name": "encode", "type": "sample", "payload": "@<probe.out::/f>", "params": {"dependsOn": "probe"}}]}`
+
+func TestParseAcceptsPOPAgendaJSONAsIs(t *testing.T) {
+	sub, rej := Parse([]byte(popJSON), 1<<20)
+	if rej != nil {
+		t.Fatal(rej)
+	}
+	if sub.CustomerID != "acme" || sub.Key != "job-1" || len(sub.Spec.Operations) != 2 {
+		t.Fatalf("got %+v", sub)
+	}
+	if string(sub.Spec.Params.Raw) != `{"a": 1}` || sub.Spec.Operations[1].Params == nil {
+		t.Errorf("params not carried: %s, %v", sub.Spec.Params.Raw, sub.Spec.Operations[1].Params)
+	}
+}
+
+func TestParseEnvelope(t *testing.T) {
+	body := `{"customerId": "acme", "agendaId": "k", "priority": 5, "insight": "fast", "labels": {"team": "v"},
+		"agenda": {"operations": [{"name": "a", "type": "echo"}]}}`
+	sub, rej := Parse([]byte(body), 1<<20)
+	if rej != nil {
+		t.Fatal(rej)
+	}
+	if sub.Priority != 5 || sub.Insight != "fast" || sub.Labels["team"] != "v" {
+		t.Errorf("got %+v", sub)
+	}
+}
+
+func TestParseRejections(t *testing.T) {
+	for name, tc := range map[string]struct {
+		body, reason, detail string
+	}{
+		"not JSON":         {`{"operations": [`, RejectNotJSON, "unexpected end"},
+		"too large":        {strings.Repeat(" ", 101) + "{}", RejectTooLarge, "limit is 100"},
+		"no customer":      {`{"agendaId": "k", "operations": [{"name": "a", "type": "echo"}]}`, RejectMissingField, "customerId: required"},
+		"no key":           {`{"customerId": "c", "operations": [{"name": "a", "type": "echo"}]}`, RejectMissingField, "agendaId: required"},
+		"bad customer":     {`{"customerId": "a b", "agendaId": "k", "operations": [{"name": "a", "type": "echo"}]}`, RejectMissingField, "customerId:"},
+		"no operations":    {`{"customerId": "c", "agendaId": "k", "operations": []}`, RejectInvalidAgenda, "at least one operation"},
+		"operations typed": {`{"customerId": "c", "agendaId": "k", "operations": {}}`, RejectInvalidAgenda, "agenda:"},
+		"unknown ref": {`{"customerId": "c", "agendaId": "k", "agenda": {"operations": [{"name": "a", "type": "echo", "payload": "@<x.out>"}]}}`,
+			RejectInvalidAgenda, "agenda.operations[0].payload"},
+		"bare unknown ref": {`{"customerId": "c", "agendaId": "k", "operations": [{"name": "a", "type": "echo", "payload": "@<x.out>"}]}`,
+			RejectInvalidAgenda, "operations[0].payload"},
+		"reserved label": {`{"customerId": "c", "agendaId": "k", "labels": {"pop.dev/customer": "other"}, "agenda": {"operations": [{"name": "a", "type": "echo"}]}}`,
+			RejectInvalidAgenda, "reserved"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, rej := Parse([]byte(tc.body), 100)
+			if name != "too large" {
+				_, rej = Parse([]byte(tc.body), 1<<20)
+			}
+			if rej == nil || rej.Reason != tc.reason || !strings.Contains(rej.Detail, tc.detail) {
+				t.Fatalf("got %v, want %s containing %q", rej, tc.reason, tc.detail)
+			}
+		})
+	}
+}
+
+func TestAgendaNameIsDeterministicValidAndKeepsKeysApart(t *testing.T) {
+	seen := map[string]string{}
+	for _, key := range []string{"Job-42", "job-42", "job_42", "日本", "", strings.Repeat("x", 300), "a/b", "a.b"} {
+		n := AgendaName("acme", key)
+		if n != AgendaName("acme", key) {
+			t.Fatalf("%q: not deterministic", key)
+		}
+		if errs := validation.IsDNS1123Subdomain(n); len(errs) > 0 || len(n) > 63 {
+			t.Errorf("%q -> %q: %v", key, n, errs)
+		}
+		if prev, dup := seen[n]; dup {
+			t.Errorf("%q and %q share the name %q", prev, key, n)
+		}
+		seen[n] = key
+	}
+	if AgendaName("acme", "k") == AgendaName("other", "k") {
+		t.Error("two customers' keys share a name")
+	}
+}
+
+func TestRecordOf(t *testing.T) {
+	done := metav1.NewTime(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))
+	ag := &popv1.Agenda{ObjectMeta: metav1.ObjectMeta{Name: "n", Namespace: "ns", ResourceVersion: "1234",
+		Labels: map[string]string{SourceLabel: SourceSQS}, Annotations: map[string]string{KeyAnnotation: "job/1"}},
+		Status: popv1.AgendaStatus{Phase: popv1.PhaseFailed, PercentComplete: 50, CompletionTime: &done,
+			Conditions: []metav1.Condition{{Type: popv1.AgendaFailed, Status: metav1.ConditionTrue, Reason: "OperationFailed", Message: "op b failed"}},
+			Operations: []popv1.OperationStatus{{Name: "a", State: popv1.OperationSucceeded, Attempts: 1}, {Name: "b", State: popv1.OperationFailed, Attempts: 3}}}}
+	r := RecordOf(ag, "acme", done.Time, time.Hour)
+	if r.AgendaID != "job/1" || r.Version != 1234 || r.State != "Failed" || r.Source != SourceSQS ||
+		r.Reason != "OperationFailed" || r.Message != "op b failed" || len(r.Operations) != 2 ||
+		r.CompletedAt != "2026-01-02T03:04:05Z" || r.ExpiresAt != done.Add(time.Hour).Unix() {
+		t.Errorf("got %+v", r)
+	}
+}
+
+// FuzzParse: any body either parses into a submission whose Agenda would be created with
+// a valid name, or is refused with a known reason; it never panics.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(popJSON))
+	f.Add([]byte(`{"customerId": "c", "agendaId": "k", "agenda": {"operations": [{"name": "a", "type": "echo", "payload": "@<a.out>"}]}}`))
+	f.Add([]byte(`[]`))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sub, rej := Parse(body, 64<<10)
+		if (sub == nil) == (rej == nil) {
+			t.Fatalf("want exactly one of submission and rejection, got %v and %v", sub, rej)
+		}
+		if rej != nil {
+			if rej.Reason == "" || rej.Detail == "" {
+				t.Fatalf("rejection without reason or detail: %+v", rej)
+			}
+			return
+		}
+		name := AgendaName(sub.CustomerID, sub.Key)
+		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+			t.Fatalf("name %q: %v", name, errs)
+		}
+	})
+}
