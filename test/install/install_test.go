@@ -5,6 +5,7 @@ package install
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -124,5 +125,37 @@ func TestHelmAndKustomizeRenderTheSameBridge(t *testing.T) {
 		if diff := cmp.Diff(obj, h[key]); diff != "" {
 			t.Errorf("%s: Kustomize (-) and Helm (+) differ:\n%s", key, diff)
 		}
+	}
+}
+
+// TestHelmWebhookCertificateModes checks both ways the chart gives the webhook its
+// certificate: self-managed (a Role for the Secret in its own namespace) or cert-manager
+// (an Issuer and Certificate, the CA injected by annotation, no Secret rights).
+func TestHelmWebhookCertificateModes(t *testing.T) {
+	self := objects(t, tool(t, helmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system"))
+	if _, ok := self["Role/pop-system/pop-webhook-cert-role"]; !ok {
+		t.Error("self-managed: no Role for the certificate Secret")
+	}
+	if _, ok := self["Certificate/pop-system/pop-serving-cert"]; ok {
+		t.Error("self-managed: a cert-manager Certificate was rendered")
+	}
+	cm := objects(t, tool(t, helmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system",
+		"--set", "webhook.certManager.enabled=true"))
+	for _, key := range []string{"Certificate/pop-system/pop-serving-cert", "Issuer/pop-system/pop-selfsigned-issuer"} {
+		if _, ok := cm[key]; !ok {
+			t.Errorf("cert-manager: %s missing", key)
+		}
+	}
+	if _, ok := cm["Role/pop-system/pop-webhook-cert-role"]; ok {
+		t.Error("cert-manager: the manager still gets Secret rights")
+	}
+	vwc := cm["ValidatingWebhookConfiguration//pop-validating-webhook-configuration"]
+	ann, _, _ := unstructured.NestedStringMap(vwc, "metadata", "annotations")
+	if ann["cert-manager.io/inject-ca-from"] != "pop-system/pop-serving-cert" {
+		t.Errorf("cert-manager: CA injection annotation is %q", ann["cert-manager.io/inject-ca-from"])
+	}
+	args, _, _ := unstructured.NestedSlice(cm["Deployment/pop-system/pop-manager"], "spec", "template", "spec", "containers")
+	if !strings.Contains(fmt.Sprint(args), "--webhook-cert-mode=external") {
+		t.Error("cert-manager: the manager does not read a mounted certificate")
 	}
 }

@@ -94,13 +94,17 @@ var _ = Describe("kubectl", func() {
 	})
 	It("applies the Kustomize base: namespace, RBAC and a restricted manager Deployment", func() {
 		kubectl("apply", "--server-side", "-k", filepath.Join(framework.RepoRoot(), "config", "default"))
+		// Nothing serves the webhook here: remove it so that later specs can create Agendas.
+		DeferCleanup(func() { kubectl("delete", "validatingwebhookconfiguration", "pop-validating-webhook-configuration") })
+		Expect(kubectl("get", "-n", "pop-system", "service/pop-webhook-service", "role/pop-webhook-cert-role", "-o", "name")).
+			To(ContainSubstring("service/pop-webhook-service"))
 		var dep appsv1.Deployment
 		Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: "pop-system", Name: "pop-manager"}, &dep)).To(Succeed())
 		pod := dep.Spec.Template.Spec
 		Expect(pod.ServiceAccountName).To(Equal("pop-manager"))
 		Expect(pod.SecurityContext.RunAsNonRoot).To(HaveValue(BeTrue()))
 		c := pod.Containers[0]
-		Expect(c.Args).To(ContainElement("--leader-elect"))
+		Expect(c.Args).To(ContainElements("--leader-elect", "--enable-webhooks", "--webhook-cert-mode=self-managed"))
 		Expect(c.SecurityContext.AllowPrivilegeEscalation).To(HaveValue(BeFalse()))
 		Expect(c.SecurityContext.Capabilities.Drop).To(ConsistOf(corev1.Capability("ALL")))
 		Expect(c.LivenessProbe).NotTo(BeNil())

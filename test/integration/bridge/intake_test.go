@@ -168,7 +168,11 @@ var _ = Describe("SQS intake", func() {
 		for i := range sent {
 			send(popAgenda(id, "flow-"+string(rune('a'+i))))
 		}
-		Eventually(func(g Gomega) int { return len(agendasIn(g, ns)) }, framework.Timeout).Should(Equal(baseConfig.MaxPending))
+		Eventually(func(g Gomega) {
+			g.Expect(agendasIn(g, ns)).To(HaveLen(baseConfig.MaxPending))
+			// The handled messages are deleted once their records are written.
+			g.Expect(queueDepth(g, queues.IntakeQueueURL)).To(Equal(sent - baseConfig.MaxPending))
+		}, framework.Timeout, framework.Interval).Should(Succeed())
 		Consistently(func(g Gomega) {
 			g.Expect(agendasIn(g, ns)).To(HaveLen(baseConfig.MaxPending))
 			g.Expect(queueDepth(g, queues.IntakeQueueURL)).To(Equal(sent - baseConfig.MaxPending))
