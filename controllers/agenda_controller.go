@@ -57,6 +57,8 @@ type AgendaReconciler struct {
 //  5. an admitted one is planned from its Pods, and the plan carried out: Pods deleted and
 //     created first, then one status write.
 func (r *AgendaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	// One key for the Agenda in every component's logs: "agenda": "namespace/name".
+	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("agenda", req.String()))
 	return quietConflicts(r.reconcile(ctx, req))
 }
 
@@ -119,7 +121,7 @@ func (r *AgendaReconciler) ttlExpired(ag *popv1.Agenda) (bool, time.Duration) {
 }
 
 func (r *AgendaReconciler) deleteExpired(ctx context.Context, ag *popv1.Agenda) error {
-	logf.FromContext(ctx).Info("Deleting Agenda after its TTL", "agenda", client.ObjectKeyFromObject(ag))
+	logf.FromContext(ctx).Info("Deleting Agenda after its TTL")
 	err := r.Client.Delete(ctx, ag, client.PropagationPolicy("Background"), client.Preconditions{UID: &ag.UID})
 	if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
 		return nil
@@ -139,7 +141,7 @@ func (r *AgendaReconciler) waitingStatus(ag *popv1.Agenda) popv1.AgendaStatus {
 }
 
 func (r *AgendaReconciler) rerun(ctx context.Context, ag *popv1.Agenda, acc *acceptance) error {
-	logf.FromContext(ctx).Info("Rerunning Agenda", "agenda", client.ObjectKeyFromObject(ag), "rerun", ag.Spec.Rerun.ID)
+	logf.FromContext(ctx).Info("Rerunning Agenda", "rerun", ag.Spec.Rerun.ID)
 	st := execution.Rerun(ag, acc.graph)
 	r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonRerunRequested, "Rerun",
 		"Rerun %q (%s): back to the queue", ag.Spec.Rerun.ID, ag.Spec.Rerun.Mode)

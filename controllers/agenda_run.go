@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
@@ -37,7 +38,7 @@ func (r *AgendaReconciler) run(ctx context.Context, ag *popv1.Agenda, acc *accep
 		return ctrl.Result{}, err
 	}
 	launchErr := r.launch(ctx, ag, acc, plan.Launch, customer, &plan.Status)
-	r.recordTransitions(ag, &plan.Status)
+	r.recordTransitions(ctx, ag, &plan.Status)
 	plan.Status.ObservedGeneration = ag.Generation
 	if err := r.writeStatus(ctx, ag, plan.Status); err != nil {
 		return ctrl.Result{}, err
@@ -197,9 +198,11 @@ func needsCleanup(policy popv1.PodCleanup, pods map[string]*corev1.Pod) bool {
 	return false
 }
 
-// recordTransitions emits Events for failed attempts and for the Agenda's end, and counts
-// operation starts and ends per HandlerType.
-func (r *AgendaReconciler) recordTransitions(ag *popv1.Agenda, next *popv1.AgendaStatus) {
+// recordTransitions emits Events for failed attempts and for the Agenda's end, counts
+// operation starts and ends per HandlerType, and logs each operation's change of state with
+// the agenda, insight, operation and attempt keys (JSON in production).
+func (r *AgendaReconciler) recordTransitions(ctx context.Context, ag *popv1.Agenda, next *popv1.AgendaStatus) {
+	log := logf.FromContext(ctx).WithValues("insight", next.Insight)
 	prev := map[string]popv1.OperationStatus{}
 	for _, o := range ag.Status.Operations {
 		prev[o.Name] = o
@@ -207,12 +210,21 @@ func (r *AgendaReconciler) recordTransitions(ag *popv1.Agenda, next *popv1.Agend
 	for i, o := range next.Operations {
 		p := prev[o.Name]
 		countOperation(ag.Spec.Operations[i].Type, p, o)
+		if o.State != p.State || o.Attempts != p.Attempts {
+			opLog := log.WithValues("operation", o.Name, "attempt", o.Attempts, "state", o.State, "pod", o.Pod)
+			if o.State == popv1.OperationFailed {
+				opLog.Info("Operation failed", "message", o.Message)
+			} else {
+				opLog.V(1).Info("Operation changed state")
+			}
+		}
 		if o.Failures > p.Failures || (o.State == popv1.OperationFailed && p.State != popv1.OperationFailed) {
 			r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, popv1.ReasonOperationFailed, "RunOperation",
 				"Operation %s attempt %d: %s", o.Name, o.Attempts, o.Message)
 		}
 	}
 	if ag.Status.Phase != next.Phase {
+		log.Info("Agenda changed phase", "from", ag.Status.Phase, "phase", next.Phase)
 		switch next.Phase {
 		case popv1.PhaseSucceeded, popv1.PhaseFailed, popv1.PhaseCancelled:
 			metrics.AgendasFinished.WithLabelValues(strings.ToLower(string(next.Phase))).Inc()

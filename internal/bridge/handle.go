@@ -67,7 +67,7 @@ func (i *Intake) handle(ctx context.Context, queue string, m *sqstypes.Message) 
 		return true, created
 	}
 	if _, err := i.Store.Put(ctx, RecordOf(ag, sub.CustomerID, time.Now(), i.Config.RecordTTL)); err != nil {
-		log.Error(err, "Agenda exists but its DynamoDB record is not written; left for redelivery", "agenda", client.ObjectKeyFromObject(ag))
+		log.Error(err, "Agenda exists but its DynamoDB record is not written; left for redelivery", "agenda", client.ObjectKeyFromObject(ag).String())
 		return false, created
 	}
 	result := "duplicate" // an earlier delivery created it

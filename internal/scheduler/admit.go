@@ -53,12 +53,12 @@ func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightSta
 	}
 	if err := s.writeAdmission(ctx, &ag, insightKey); err != nil {
 		if retryable(err) {
-			s.Log.V(1).Info("Admission refused; retrying with a fresh copy", "agenda", key, "reason", err.Error())
+			s.Log.V(1).Info("Admission refused; retrying with a fresh copy", "agenda", key.String(), "reason", err.Error())
 			s.markAgenda(key)
 			return false
 		}
 		if !apierrors.IsNotFound(err) {
-			s.Log.Error(err, "Admitting Agenda failed", "agenda", key)
+			s.Log.Error(err, "Admitting Agenda failed", "agenda", key.String())
 		}
 		st.queue.Remove(it.Key)
 		s.markAgenda(key)
@@ -71,7 +71,7 @@ func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightSta
 	metrics.Admissions.WithLabelValues(insightKey).Inc()
 	metrics.AdmissionWait.WithLabelValues(insightKey).Observe(s.Clock.Since(it.Since).Seconds())
 	admittedGauge(st).Set(float64(len(st.admitted)))
-	s.Log.V(1).Info("Admitted Agenda", "agenda", key, "insight", insightKey)
+	s.Log.Info("Admitted Agenda", "agenda", key.String(), "insight", insightKey)
 	return true
 }
 
@@ -169,7 +169,7 @@ func (s *Scheduler) markUnmatched(ctx context.Context, ag *popv1.Agenda, why str
 
 func (s *Scheduler) applyOrLog(ctx context.Context, ag *popv1.Agenda, fields agendaStatusFields) {
 	if err := s.apply(ctx, ag, fields, false); err != nil && !apierrors.IsNotFound(err) {
-		s.Log.Error(err, "Writing Agenda queue status failed", "agenda", client.ObjectKeyFromObject(ag))
+		s.Log.Error(err, "Writing Agenda queue status failed", "agenda", client.ObjectKeyFromObject(ag).String())
 	}
 }
 

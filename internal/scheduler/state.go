@@ -108,7 +108,7 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 		return
 	}
 	if err != nil {
-		s.Log.Error(err, "Reading Agenda failed", "agenda", key)
+		s.Log.Error(err, "Reading Agenda failed", "agenda", key.String())
 		s.markAgenda(key)
 		return
 	}
