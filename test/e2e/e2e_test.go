@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"sort"
 	"time"
 
@@ -20,6 +24,7 @@ import (
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/popctl"
 	"github.com/pop-operator/pop/test/builders"
+	"github.com/pop-operator/pop/test/framework"
 )
 
 func sleepFor(ms int) map[string]any {
@@ -167,5 +172,50 @@ var _ = Describe("popctl logs on real Pods", func() {
 		root.SetArgs([]string{"--kubeconfig", kubeconfigPath, "-n", ns, "logs", "noisy", "talk"})
 		Expect(root.ExecuteContext(ctx)).To(Succeed(), errOut.String())
 		Expect(out.String()).To(ContainSubstring("hello from the handler"))
+	})
+})
+
+var _ = Describe("The README's walkthrough on the local cluster", func() {
+	It("onboards a customer with popctl, submits the sample Agenda and watches it finish", func() {
+		root := framework.RepoRoot()
+		popctlRun := func(args ...string) string {
+			GinkgoHelper()
+			var out bytes.Buffer
+			cmd := popctl.NewRoot(&out, GinkgoWriter)
+			cmd.SetArgs(append([]string{"--kubeconfig", kubeconfigPath}, args...))
+			ctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			Expect(cmd.ExecuteContext(ctx)).To(Succeed(), out.String())
+			return out.String()
+		}
+		ns := fmt.Sprintf("readme-%d", time.Now().Unix()%100000)
+		popctlRun("customer", "add", ns, "--editor", "alice")
+		DeferCleanup(func() {
+			// The samples' Insights select every namespace: gone before the next spec runs.
+			Expect(k8s.DeleteAllOf(ctx, &popv1.Insight{}, client.InNamespace(ns))).To(Succeed())
+			Eventually(func(g Gomega) {
+				var list popv1.InsightList
+				g.Expect(k8s.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+				g.Expect(list.Items).To(BeEmpty())
+			}, timeout, interval).Should(Succeed())
+			_ = k8s.Delete(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}})
+		})
+		var nsObj corev1.Namespace
+		Expect(k8s.Get(ctx, client.ObjectKey{Name: ns}, &nsObj)).To(Succeed())
+		Expect(nsObj.Labels).To(HaveKeyWithValue(popv1.CustomerLabel, ns))
+		Expect(nsObj.Labels).To(HaveKeyWithValue("pod-security.kubernetes.io/enforce", "restricted"))
+
+		kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+		apply := exec.Command(kubectl, "--kubeconfig", kubeconfigPath, "apply", "-n", ns,
+			"-f", filepath.Join(root, "config/samples/handlertypes.yaml"), "-f", filepath.Join(root, "config/samples/insights.yaml"))
+		out, err := apply.CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+
+		Expect(popctlRun("-n", ns, "submit", "-f", filepath.Join(root, "config/samples/agenda.yaml"))).To(ContainSubstring("created in " + ns))
+		watched := popctlRun("-n", ns, "watch", "publish-trailer")
+		Expect(watched).To(ContainSubstring("Succeeded"))
+		var ag popv1.Agenda
+		Expect(k8s.Get(ctx, client.ObjectKey{Namespace: ns, Name: "publish-trailer"}, &ag)).To(Succeed())
+		Expect(ag.Status.Phase).To(Equal(popv1.PhaseSucceeded))
 	})
 })
