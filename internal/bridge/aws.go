@@ -13,6 +13,8 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go/logging"
+	"github.com/go-logr/logr"
 )
 
 // Clients are the AWS clients the bridge uses.
@@ -22,8 +24,10 @@ type Clients struct {
 }
 
 // NewClients loads the default credential chain (environment, shared files, IRSA / pod
-// identity, instance role) and applies the region and endpoint overrides.
-func NewClients(ctx context.Context, c Config) (*Clients, error) {
+// identity, instance role) and applies the region and endpoint overrides. The SDK's own
+// messages go to log, when given, at debug level (they are about connection reuse, not
+// about messages or records), instead of unstructured lines on stderr.
+func NewClients(ctx context.Context, c Config, log ...logr.Logger) (*Clients, error) {
 	opts := []func(*awsconfig.LoadOptions) error{
 		awsconfig.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
 			t.MaxIdleConnsPerHost = 64
@@ -43,6 +47,12 @@ func NewClients(ctx context.Context, c Config) (*Clients, error) {
 		return nil, fmt.Errorf("loading AWS configuration: %w", err)
 	}
 	cfg.HTTPClient = bodyHidingClient{cfg.HTTPClient}
+	if len(log) > 0 {
+		sdkLog := log[0].WithName("aws-sdk")
+		cfg.Logger = logging.LoggerFunc(func(class logging.Classification, format string, v ...any) {
+			sdkLog.V(1).Info(fmt.Sprintf(format, v...), "classification", string(class))
+		})
+	}
 	return &Clients{
 		SQS: sqs.NewFromConfig(cfg, func(o *sqs.Options) {
 			if c.SQSEndpoint != "" {

@@ -13,7 +13,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config, concurrency int) err
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	clients, err := NewClients(ctx, c)
+	clients, err := NewClients(ctx, c, mgr.GetLogger().WithName("bridge"))
 	if err != nil {
 		return err
 	}
