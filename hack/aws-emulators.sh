@@ -22,6 +22,7 @@ log() { echo "aws-emulators: $*" >&2; }
 install_fauxqs() {
 	local dir=$AWS_DIR/fauxqs-$FAUXQS_VERSION
 	[[ -f $dir/node_modules/fauxqs/dist/cli.js ]] && return
+	command -v npm >/dev/null || { log "fauxqs needs Node.js 20+ with npm (not found on PATH)"; return 1; }
 	log "installing fauxqs@$FAUXQS_VERSION into $dir"
 	mkdir -p "$dir"
 	(cd "$dir" && npm init -y >/dev/null && npm install --no-audit --no-fund --loglevel=error "fauxqs@$FAUXQS_VERSION" >&2)
