@@ -32,6 +32,8 @@ var images = []image{
 	{tag: "pop-handlers/echo:dev", pkg: "./handlers/echo", path: "/handler"},
 	{tag: "pop-handlers/hash:dev", pkg: "./handlers/hash", path: "/handler"},
 	{tag: "pop-handlers/sample:dev", pkg: "./handlers/sample", path: "/handler"},
+	// The manager, for running it (or the AWS bridge, --controllers=false) as a Pod.
+	{tag: "pop-manager:dev", pkg: "./cmd/manager", path: "/manager"},
 }
 
 func main() {
