@@ -26,15 +26,21 @@ func newFairQueue(weights map[string]int32) *fairQueue {
 
 // customerLess puts first the customer least served relative to its weight, then the one
 // whose oldest pending Agenda waited longest.
-func customerLess(a, b *customer) bool {
+func customerLess(a, b **customer) bool {
+	return customerBefore(*a, *b)
+}
+
+func customerBefore(a, b *customer) bool {
 	// admitted_a/weight_a < admitted_b/weight_b, without division.
 	if l, r := a.admitted*b.weight, b.admitted*a.weight; l != r {
 		return l < r
 	}
-	ha, _ := a.items.Peek()
-	hb, _ := b.items.Peek()
-	if fifoLess(ha, hb) != fifoLess(hb, ha) {
-		return fifoLess(ha, hb)
+	ha, hb := a.items.peekRef(), b.items.peekRef()
+	switch {
+	case fifoLess(ha, hb):
+		return true
+	case fifoLess(hb, ha):
+		return false
 	}
 	return a.id < b.id
 }

@@ -100,7 +100,7 @@ func ranker(p Policy) func(*Item) {
 func itemKey(it Item) string { return it.Key }
 
 // fifoLess orders by arrival, then Seq, then UID.
-func fifoLess(a, b Item) bool {
+func fifoLess(a, b *Item) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
@@ -117,7 +117,7 @@ func fifoLess(a, b Item) bool {
 var agingEpoch = time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // priorityLess orders by rank (priority, aged), then FIFO.
-func priorityLess(a, b Item) bool {
+func priorityLess(a, b *Item) bool {
 	if a.rank != b.rank {
 		return a.rank > b.rank
 	}
