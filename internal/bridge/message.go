@@ -141,12 +141,3 @@ func prefixed(errs field.ErrorList, prefix *field.Path) string {
 	}
 	return strings.Join(msgs, "; ")
 }
-
-func containsAny(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if strings.Contains(s, sub) {
-			return true
-		}
-	}
-	return false
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -100,4 +101,13 @@ func createTable(ctx context.Context, db *dynamodb.Client, table string) error {
 func isTTLAlreadyOn(err error) bool {
 	var ve interface{ ErrorMessage() string }
 	return errors.As(err, &ve) && containsAny(ve.ErrorMessage(), "already enabled", "TimeToLive is already")
+}
+
+func containsAny(s string, subs ...string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }

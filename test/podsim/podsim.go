@@ -45,6 +45,15 @@ func Echo(pod *corev1.Pod) Behaviour {
 	return Behaviour{Message: Env(pod, "POP_PAYLOAD")}
 }
 
+// EchoAfter is Echo for a handler that runs for d first.
+func EchoAfter(d time.Duration) Script {
+	return func(pod *corev1.Pod) Behaviour {
+		b := Echo(pod)
+		b.RunFor = d
+		return b
+	}
+}
+
 // Env returns the value of a handler container's environment variable.
 func Env(pod *corev1.Pod, name string) string {
 	for _, c := range pod.Spec.Containers {

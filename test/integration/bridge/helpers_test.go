@@ -6,21 +6,18 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/bridge"
 	"github.com/pop-operator/pop/test/builders"
 	"github.com/pop-operator/pop/test/framework"
-	"github.com/pop-operator/pop/test/podsim"
 )
 
 var customers atomic.Int32
@@ -155,15 +152,4 @@ func mustJSON(v any) string {
 	b, err := json.Marshal(v)
 	Expect(err).NotTo(HaveOccurred())
 	return string(b)
-}
-
-// podsimEcho is the simulator's default script; slowEcho makes each handler run for d.
-var podsimEcho podsim.Script = podsim.Echo
-
-func slowEcho(d time.Duration) podsim.Script {
-	return func(pod *corev1.Pod) podsim.Behaviour {
-		b := podsim.Echo(pod)
-		b.RunFor = d
-		return b
-	}
 }

@@ -15,6 +15,7 @@ import (
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/bridge"
 	"github.com/pop-operator/pop/test/framework"
+	"github.com/pop-operator/pop/test/podsim"
 )
 
 var _ = Describe("SQS intake", func() {
@@ -34,8 +35,8 @@ var _ = Describe("SQS intake", func() {
 		}, framework.Timeout, framework.Interval).Should(Succeed())
 
 		By("running it slowly enough to see it Running")
-		sim.SetScript(slowEcho(1500 * time.Millisecond))
-		DeferCleanup(sim.SetScript, podsimEcho)
+		sim.SetScript(podsim.EchoAfter(1500 * time.Millisecond))
+		DeferCleanup(sim.SetScript, podsim.Script(podsim.Echo))
 		setPaused(ns, false)
 		Eventually(func(g Gomega) {
 			r := recordOf(g, id, "Job-42/a")

@@ -16,7 +16,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/bridge"
@@ -85,7 +84,7 @@ var _ = Describe("Bridge load run", Label("load"), func() {
 		var dead int
 		Eventually(func(g Gomega) int {
 			drainDeadLetters(g)
-			dead = countDeadLettersFor(ids, malformed)
+			dead = countDeadLettersFor(malformed)
 			return dead
 		}, framework.Timeout, framework.Interval).Should(Equal(len(malformed)))
 
@@ -181,7 +180,7 @@ func sendAll(bodies []string) {
 }
 
 // countDeadLettersFor counts the dead letters of this run's malformed messages.
-func countDeadLettersFor(_ []string, malformed map[int]bool) int {
+func countDeadLettersFor(malformed map[int]bool) int {
 	deadLetters.Lock()
 	defer deadLetters.Unlock()
 	n := 0
@@ -236,5 +235,3 @@ func mustVersion(rv string) uint64 {
 	v, _ := strconv.ParseUint(rv, 10, 64)
 	return v
 }
-
-var _ client.Object = &popv1.Agenda{}

@@ -13,11 +13,8 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pop-operator/pop/controllers"
 	"github.com/pop-operator/pop/internal/bridge"
@@ -82,27 +79,14 @@ var _ = BeforeSuite(func() {
 // stop function, which waits until the manager has stopped.
 func startManager(cfg bridge.Config) context.CancelFunc {
 	GinkgoHelper()
-	mgr, err := ctrl.NewManager(env.Config, ctrl.Options{
-		Scheme:     framework.Scheme(),
-		Metrics:    metricsserver.Options{BindAddress: "0"},
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	})
+	mgr, err := ctrl.NewManager(env.Config, framework.ManagerOptions())
 	Expect(err).NotTo(HaveOccurred())
 	parts, err := controllers.Setup(mgr, controllers.Options{MaxConcurrentReconciles: 8, OperatorNamespace: "pop-system"})
 	Expect(err).NotTo(HaveOccurred())
 	Expect(bridge.Setup(ctx, mgr, cfg, 8)).To(Succeed())
-	mctx, mcancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
-	Eventually(parts.Scheduler.Ready(), framework.Timeout).Should(BeClosed())
-	return func() {
-		mcancel()
-		<-done
-	}
+	stop, err := framework.RunManager(ctx, mgr, parts.Scheduler.Ready(), func(err error) { Fail(err.Error()) })
+	Expect(err).NotTo(HaveOccurred())
+	return stop
 }
 
 var _ = AfterSuite(func() {

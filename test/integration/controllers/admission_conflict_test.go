@@ -45,7 +45,7 @@ func (e errFromTest) Error() string { return string(e) }
 var _ = Describe("Admission refused by a Conflict", func() {
 	It("keeps the Agenda's place: the next one is not admitted ahead of it", func() {
 		ns := newNamespace("conflict")
-		sim.SetScript(running(500 * time.Millisecond))
+		sim.SetScript(podsim.EchoAfter(500 * time.Millisecond))
 		var refused atomic.Bool
 		stopManager()
 		stopManager = startManager(refuseFirstAdmission(ns, "first", &refused))

@@ -7,7 +7,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,15 +25,6 @@ func localInsight(name, ns string) *builders.InsightWrapper {
 	w := builders.MakeInsight(name, ns)
 	w.Spec.NamespaceSelector = nil
 	return w
-}
-
-// running makes every handler Pod run for d, echoing its payload.
-func running(d time.Duration) podsim.Script {
-	return func(pod *corev1.Pod) podsim.Behaviour {
-		b := podsim.Echo(pod)
-		b.RunFor = d
-		return b
-	}
 }
 
 // startOrder lists the Agendas of ns in the order their first Pod started.
@@ -92,7 +82,7 @@ var _ = Describe("Scheduler", func() {
 	})
 
 	It("admits FIFO in order of arrival, one at a time at capacity 1", func() {
-		sim.SetScript(running(150 * time.Millisecond))
+		sim.SetScript(podsim.EchoAfter(150 * time.Millisecond))
 		Expect(env.Client.Create(ctx, localInsight("fifo", ns).Obj())).To(Succeed())
 		names := []string{"first", "second", "third", "fourth", "fifth"}
 		for _, n := range names {
@@ -105,7 +95,7 @@ var _ = Describe("Scheduler", func() {
 	})
 
 	It("admits by Priority, FIFO within a priority", func() {
-		sim.SetScript(running(100 * time.Millisecond))
+		sim.SetScript(podsim.EchoAfter(100 * time.Millisecond))
 		ins := localInsight("prio", ns).Algorithm(popv1.Priority).Paused(true).Obj()
 		Expect(env.Client.Create(ctx, ins)).To(Succeed())
 		for _, a := range []struct {
@@ -132,7 +122,7 @@ var _ = Describe("Scheduler", func() {
 	})
 
 	It("never exceeds capacity while 200 Agendas flow through an Insight of capacity 5", func() {
-		sim.SetScript(running(30 * time.Millisecond))
+		sim.SetScript(podsim.EchoAfter(30 * time.Millisecond))
 		Expect(env.Client.Create(ctx, localInsight("narrow", ns).Capacity(5).Obj())).To(Succeed())
 		const total = 200
 		for i := 0; i < total; i++ {
@@ -160,7 +150,7 @@ var _ = Describe("Scheduler", func() {
 	})
 
 	It("follows capacity lowered and raised at runtime, preempting nothing", func() {
-		sim.SetScript(running(2 * time.Second))
+		sim.SetScript(podsim.EchoAfter(2 * time.Second))
 		ins := localInsight("elastic", ns).Capacity(3).Obj()
 		Expect(env.Client.Create(ctx, ins)).To(Succeed())
 		for i := 0; i < 8; i++ {
@@ -179,7 +169,7 @@ var _ = Describe("Scheduler", func() {
 	})
 
 	It("admits nothing twice and nothing past capacity across a scheduler restart", func() {
-		sim.SetScript(running(100 * time.Millisecond))
+		sim.SetScript(podsim.EchoAfter(100 * time.Millisecond))
 		Expect(env.Client.Create(ctx, localInsight("steady", ns).Capacity(2).Obj())).To(Succeed())
 		for i := 0; i < 20; i++ {
 			Expect(env.Client.Create(ctx, oneOp(fmt.Sprintf("r%02d", i), ns).Obj())).To(Succeed())
@@ -220,7 +210,7 @@ var _ = Describe("Scheduler", func() {
 	It("gives admitted Agendas' Pods the Insight's priorityClassName", func() {
 		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: "pop-test-high"}, Value: 1000}
 		Expect(client.IgnoreAlreadyExists(env.Client.Create(ctx, pc))).To(Succeed())
-		sim.SetScript(running(time.Hour))
+		sim.SetScript(podsim.EchoAfter(time.Hour))
 		ins := localInsight("vip", ns).Obj()
 		ins.Spec.PriorityClassName = "pop-test-high"
 		Expect(env.Client.Create(ctx, ins)).To(Succeed())
@@ -234,7 +224,7 @@ var _ = Describe("Scheduler", func() {
 	})
 
 	It("shares capacity between three customers by weight", func() {
-		sim.SetScript(running(100 * time.Millisecond))
+		sim.SetScript(podsim.EchoAfter(100 * time.Millisecond))
 		lane := "fair-" + ns
 		weights := map[string]int32{"c1-" + ns: 1, "c2-" + ns: 2, "c3-" + ns: 3}
 		ins := builders.MakeInsight("fair", ns).Algorithm(popv1.Fairness).Capacity(6).Obj()

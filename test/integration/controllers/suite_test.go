@@ -12,12 +12,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/pop-operator/pop/controllers"
 	"github.com/pop-operator/pop/test/framework"
@@ -56,12 +53,7 @@ var _ = BeforeSuite(func() {
 // which waits until the manager has stopped. wrap, when given, wraps the manager's client.
 func startManager(wrap ...func(client.Client) client.Client) context.CancelFunc {
 	GinkgoHelper()
-	opts := ctrl.Options{
-		Scheme:  framework.Scheme(),
-		Metrics: metricsserver.Options{BindAddress: "0"},
-		// Tests restart the manager in one process; the name check guards metrics only.
-		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
-	}
+	opts := framework.ManagerOptions()
 	if len(wrap) > 0 {
 		opts.NewClient = func(cfg *rest.Config, o client.Options) (client.Client, error) {
 			c, err := client.NewWithWatch(cfg, o)
@@ -75,19 +67,9 @@ func startManager(wrap ...func(client.Client) client.Client) context.CancelFunc 
 	Expect(err).NotTo(HaveOccurred())
 	parts, err := controllers.Setup(mgr, controllers.Options{MaxConcurrentReconciles: 4, OperatorNamespace: operatorNamespace})
 	Expect(err).NotTo(HaveOccurred())
-	mctx, mcancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer GinkgoRecover()
-		defer close(done)
-		Expect(mgr.Start(mctx)).To(Succeed())
-	}()
-	// Tests create Agendas right away: wait until the scheduler numbers them as they come.
-	Eventually(parts.Scheduler.Ready(), framework.Timeout).Should(BeClosed())
-	return func() {
-		mcancel()
-		<-done
-	}
+	stop, err := framework.RunManager(ctx, mgr, parts.Scheduler.Ready(), func(err error) { Fail(err.Error()) })
+	Expect(err).NotTo(HaveOccurred())
+	return stop
 }
 
 var _ = AfterSuite(func() {
