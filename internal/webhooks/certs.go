@@ -10,7 +10,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // CertOptions say how the webhook server gets its serving certificate.
@@ -74,13 +73,10 @@ func SetupWithCertificates(mgr ctrl.Manager, o CertOptions) error {
 // ensureSecret creates the (empty) certificate Secret the rotator fills: the rotator only
 // updates it, and an install should not have to ship an empty Secret.
 func ensureSecret(mgr ctrl.Manager, namespace, name string) error {
-	c, err := client.New(mgr.GetConfig(), client.Options{Scheme: mgr.GetScheme()})
-	if err != nil {
-		return err
-	}
+	// The manager's client writes straight to the API server, before the manager starts too.
 	s := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: namespace, Name: name,
 		Labels: map[string]string{"app.kubernetes.io/name": "pop", "app.kubernetes.io/component": "webhook-cert"}}}
-	err = c.Create(context.Background(), s)
+	err := mgr.GetClient().Create(context.Background(), s)
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("creating Secret %s/%s for the webhook certificate: %w", namespace, name, err)
 	}
