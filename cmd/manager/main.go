@@ -3,7 +3,9 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"os"
 
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -11,12 +13,15 @@ import (
 )
 
 func main() {
-	opts := defaultOptions()
-	zapOpts := zap.Options{Development: false}
-	opts.bindFlags(flag.CommandLine)
-	zapOpts.BindFlags(flag.CommandLine)
-	flag.Parse()
-	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&zapOpts)))
+	opts, err := parseArgs(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "manager:", err)
+		os.Exit(2)
+	}
+	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts.zap)))
 
 	if err := run(ctrl.SetupSignalHandler(), opts); err != nil {
 		ctrl.Log.WithName("setup").Error(err, "Manager stopped with an error")

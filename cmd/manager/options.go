@@ -3,12 +3,19 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/log/zap"
+
 	"github.com/pop-operator/pop/internal/bridge"
 )
+
+// defaultWebhookCertDir is controller-runtime's default certificate folder, where the shipped
+// Deployments mount the certificate Secret.
+const defaultWebhookCertDir = "/tmp/k8s-webhook-server/serving-certs"
 
 // options are the manager's command-line settings.
 type options struct {
@@ -28,6 +35,25 @@ type options struct {
 	webhookCertDir          string
 	runControllers          bool
 	bridge                  bridge.Config
+	zap                     zap.Options
+}
+
+// parseArgs reads the manager's command line exactly as the binary does — its flags,
+// controller-runtime's logging flags, then validate — so tests of the shipped manifests parse
+// their args with the same code. Usage and parse errors are written to out.
+func parseArgs(args []string, out io.Writer) (options, error) {
+	o := defaultOptions()
+	fs := flag.NewFlagSet("manager", flag.ContinueOnError)
+	fs.SetOutput(out)
+	o.bindFlags(fs)
+	o.zap.BindFlags(fs)
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %q: the manager takes only flags", fs.Args())
+	}
+	return o, o.validate()
 }
 
 func defaultOptions() options {
@@ -45,6 +71,7 @@ func defaultOptions() options {
 		webhookPort:             9443,
 		runControllers:          true,
 		bridge:                  bridge.DefaultConfig(),
+		webhookCertDir:          defaultWebhookCertDir,
 	}
 }
 
@@ -78,7 +105,7 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 		"Serve the validating webhook (needs a serving certificate in --webhook-cert-dir). Without it the controller still validates and reports problems in status.")
 	fs.IntVar(&o.webhookPort, "webhook-port", o.webhookPort, "Port the webhook server listens on.")
 	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", o.webhookCertDir,
-		"Folder holding tls.crt and tls.key for the webhook server; controller-runtime's default when empty.")
+		"Folder holding tls.crt and tls.key for the webhook server (where the certificate Secret is mounted).")
 	fs.BoolVar(&o.runControllers, "controllers", o.runControllers,
 		"Run the Agenda and HandlerType controllers and the scheduler; false runs only the AWS bridge (its own Deployment).")
 	o.bridge.BindFlags(fs)
