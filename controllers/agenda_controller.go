@@ -36,10 +36,18 @@ type AgendaReconciler struct {
 	// OperatorNamespace holds the cluster-wide default HandlerTypes.
 	OperatorNamespace string
 	graphs            graphCache
-	// written maps an Agenda's UID to the resourceVersion of this controller's last
-	// status write. A cached copy with another version may predate that write, so it is
-	// re-read from the API server instead of being acted on and refused as stale.
+	// written maps an Agenda's key to this controller's last status write (writtenVersion).
+	// A cached copy with another version may predate that write, so it is re-read from the
+	// API server instead of being acted on and refused as stale. Keyed by name, not UID, so
+	// that the entry can be dropped when a reconcile finds the Agenda gone.
 	written sync.Map
+}
+
+// writtenVersion is the resourceVersion a status write produced, for the Agenda of that UID
+// (a re-created Agenda of the same name has another).
+type writtenVersion struct {
+	uid             types.UID
+	resourceVersion string
 }
 
 // +kubebuilder:rbac:groups=pop.dev,resources=agendas,verbs=get;list;watch;delete
@@ -67,6 +75,7 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err := r.get(ctx, req.NamespacedName, &ag); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.graphs.forget(req.NamespacedName)
+			r.written.Delete(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -100,8 +109,10 @@ func (r *AgendaReconciler) get(ctx context.Context, key types.NamespacedName, ag
 	if err := r.Client.Get(ctx, key, ag); err != nil {
 		return err
 	}
-	if last, ok := r.written.Load(ag.UID); ok && last.(string) != ag.ResourceVersion {
-		return r.APIReader.Get(ctx, key, ag)
+	if last, ok := r.written.Load(key); ok {
+		if w := last.(writtenVersion); w.uid == ag.UID && w.resourceVersion != ag.ResourceVersion {
+			return r.APIReader.Get(ctx, key, ag)
+		}
 	}
 	return nil
 }
@@ -161,7 +172,7 @@ func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, st
 	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
 	err := r.Client.Status().Patch(ctx, ag, patch, client.FieldOwner(AgendaFieldOwner))
 	if err == nil {
-		r.written.Store(ag.UID, ag.ResourceVersion)
+		r.written.Store(client.ObjectKeyFromObject(ag), writtenVersion{uid: ag.UID, resourceVersion: ag.ResourceVersion})
 	}
 	if apierrors.IsNotFound(err) {
 		return nil
