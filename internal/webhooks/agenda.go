@@ -31,10 +31,15 @@ func (v *AgendaValidator) ValidateCreate(_ context.Context, ag *popv1.Agenda) (a
 	return nil, invalid(ag, validateGraph(ag))
 }
 
-// ValidateUpdate also refuses to change the operations or params of an Agenda that has been
+// ValidateUpdate judges the graph only when what it is built from changed, so that an
+// Agenda stored under older rules can still be cancelled, relabelled or freed of a
+// finalizer. It also refuses to change the operations or params of an Agenda that has been
 // admitted and not finished: Pods already run from them.
 func (v *AgendaValidator) ValidateUpdate(_ context.Context, old, ag *popv1.Agenda) (admission.Warnings, error) {
-	errs := validateGraph(ag)
+	var errs field.ErrorList
+	if graphInputsChanged(old, ag) {
+		errs = validateGraph(ag)
+	}
 	if running(old) {
 		if !equality.Semantic.DeepEqual(old.Spec.Operations, ag.Spec.Operations) {
 			errs = append(errs, field.Forbidden(field.NewPath("spec", "operations"),
@@ -56,6 +61,14 @@ func (v *AgendaValidator) ValidateDelete(context.Context, *popv1.Agenda) (admiss
 func validateGraph(ag *popv1.Agenda) field.ErrorList {
 	_, errs := dag.Build(&ag.Spec)
 	return errs
+}
+
+// graphInputsChanged reports whether an update touches what dag.Build reads: the
+// operations, the params and the rerun request.
+func graphInputsChanged(old, ag *popv1.Agenda) bool {
+	return !equality.Semantic.DeepEqual(old.Spec.Operations, ag.Spec.Operations) ||
+		!equality.Semantic.DeepEqual(old.Spec.Params, ag.Spec.Params) ||
+		!equality.Semantic.DeepEqual(old.Spec.Rerun, ag.Spec.Rerun)
 }
 
 func running(ag *popv1.Agenda) bool {

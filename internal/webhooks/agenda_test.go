@@ -1,0 +1,57 @@
+package webhooks
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/test/builders"
+)
+
+// TestValidateUpdateJudgesOnlyAChangedSpec: an Agenda stored before today's rules (here: an
+// operation that depends on itself) can still be cancelled, relabelled and freed of its
+// finalizer; a change to its operations is judged by today's rules.
+func TestValidateUpdateJudgesOnlyAChangedSpec(t *testing.T) {
+	stored := builders.MakeAgenda("old", "acme").Op("a", "echo").DependsOn("a").
+		Op("b", "echo").Obj()
+	stored.Finalizers = []string{"pop.dev/dynamodb-mirror"}
+	tests := map[string]struct {
+		change  func(ag *popv1.Agenda)
+		running bool
+		wantErr string
+	}{
+		"cancel":               {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }},
+		"cancel while running": {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }, running: true},
+		"finalizer removed":    {change: func(ag *popv1.Agenda) { ag.Finalizers = nil }},
+		"label added":          {change: func(ag *popv1.Agenda) { ag.Labels = map[string]string{"team": "video"} }},
+		"operations changed": {
+			change:  func(ag *popv1.Agenda) { ag.Spec.Operations[1].Type = "other" },
+			wantErr: "spec.operations[0].dependsOn[0]",
+		},
+		"operations changed while running": {
+			change:  func(ag *popv1.Agenda) { ag.Spec.Operations[1].Type = "other" },
+			running: true, wantErr: "spec.operations: Forbidden: cannot change while the Agenda runs",
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			old := stored.DeepCopy()
+			if tc.running {
+				meta.SetStatusCondition(&old.Status.Conditions, metav1.Condition{Type: popv1.AgendaAdmitted, Status: metav1.ConditionTrue, Reason: "Test"})
+			}
+			next := old.DeepCopy()
+			tc.change(next)
+			_, err := (&AgendaValidator{}).ValidateUpdate(context.Background(), old, next)
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
+			}
+		})
+	}
+}
