@@ -113,6 +113,12 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(popJSON))
 	f.Add([]byte(`{"customerId": "c", "agendaId": "k", "agenda": {"operations": [{"name": "a", "type": "echo", "payload": "@<a.out>"}]}}`))
 	f.Add([]byte(`[]`))
+	// Deep nesting in a payload: at the refs package's limit of 100 levels, over it, and
+	// 6,000 levels (12 KB, which cost 380 MiB to validate before the limit).
+	for _, depth := range []int{100, 101, 6000} {
+		f.Add([]byte(`{"customerId": "c", "agendaId": "k", "agenda": {"operations": [{"name": "a", "type": "echo", "payload": ` +
+			strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}]}}`))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		sub, rej := Parse(body, 64<<10)
 		if (sub == nil) == (rej == nil) {

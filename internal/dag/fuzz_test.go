@@ -41,6 +41,11 @@ func FuzzBuild(f *testing.F) {
 	f.Add([]byte{3, 1, 0, 2, 1}, "plain")
 	f.Add([]byte{2, 0, 1, 1, 0}, "@<op0.out>")
 	f.Add([]byte{5, 0x81, 0, 0x82, 1, 4, 3}, "x @<pop.agendaId> @<")
+	// Deep nesting reaches a payload through a reference's JSON default: at the refs
+	// package's limit of 100 levels, over it, and 6,000 levels.
+	for _, depth := range []int{100, 101, 6000} {
+		f.Add([]byte{2, 0x81, 0}, "@<op0.out::/x?"+strings.Repeat("[", depth)+strings.Repeat("]", depth)+">")
+	}
 	f.Fuzz(func(t *testing.T, data []byte, text string) {
 		spec := specFromBytes(data, text)
 		g, errs := Build(spec)

@@ -13,6 +13,8 @@ func FuzzParse(f *testing.F) {
 	for _, s := range []string{
 		"", "@<a.out>", "@<a.out::/x/0?>", "x @<pop.agendaId> y @<b.out::/~1k?{\"d\":1}>",
 		"@<", "@<>", "@<::>", "@<a.out::x>", "@<@<a.out>>", "@<a.out?>?>",
+		// Deep JSON defaults: at the nesting limit, over it, and far over it.
+		"@<a.out?" + deep(MaxDepth) + ">", "@<a.out?" + deep(MaxDepth+1) + ">", "x @<a.out?" + deep(6000) + ">",
 	} {
 		f.Add(s)
 	}
@@ -49,6 +51,9 @@ func FuzzResolve(f *testing.F) {
 	for _, s := range []string{
 		`{"a": "@<probe.out::/streams/0>"}`, `["x @<pop.agendaId> y"]`, `"@<probe.out::/nope?7>"`,
 		`{"k": [1, 2.5, true, null, "@<agenda.params>"]}`, `"@<probe.out::/streams>"`, `{}`,
+		// Deep nesting: at the limit, over it, 6,000 levels, brackets inside strings.
+		deep(MaxDepth), deep(MaxDepth + 1), deep(6000), strings.Repeat(`{"k":`, MaxDepth+1) + "1" + strings.Repeat("}", MaxDepth+1),
+		`["` + strings.Repeat(`[{\"`, 200) + `"]`, `"@<probe.out?` + deep(MaxDepth+1) + `>"`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -73,6 +78,9 @@ func FuzzResolve(f *testing.F) {
 		if !json.Valid(out) {
 			t.Fatalf("Resolve(%q) returned invalid JSON %q", payload, out)
 		}
+		if CheckDepth(payload) != nil {
+			t.Fatalf("Resolve(%.80q) accepted a payload nested deeper than MaxDepth", payload)
+		}
 		if found, err := Find(payload); err == nil && len(found) == 0 {
 			var a, b any
 			_ = json.Unmarshal(payload, &a)
@@ -85,3 +93,6 @@ func FuzzResolve(f *testing.F) {
 		}
 	})
 }
+
+// deep is n levels of arrays around 1.
+func deep(n int) string { return strings.Repeat("[", n) + "1" + strings.Repeat("]", n) }

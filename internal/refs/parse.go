@@ -101,6 +101,10 @@ func parseOne(text string) (Ref, error) {
 	if q := strings.Index(body, optionalMark); q >= 0 {
 		ref.Optional = true
 		if def := body[q+1:]; def != "" {
+			// A JSON default becomes part of the payload: it obeys the payload's depth limit.
+			if err := CheckDepth([]byte(def)); err != nil {
+				return ref, fmt.Errorf("default: %w", err)
+			}
 			ref.Default = parseDefault(def)
 		}
 		body = body[:q]

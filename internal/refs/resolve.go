@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,16 +34,23 @@ func Decode(raw []byte) (any, error) {
 
 // Resolve replaces every reference in the string values of payload (object keys are left
 // alone) and returns the resulting JSON. An error names the JSON path of the string that
-// failed, e.g. `$.video.codec: @<probe.out::/streams/0/codec>: ...`.
+// failed, e.g. `$.video.codec: @<probe.out::/streams/0/codec>: ...`. A payload nested deeper
+// than MaxDepth is refused.
 func Resolve(payload []byte, lookup Lookup) ([]byte, error) {
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return payload, nil
 	}
-	doc, err := Decode(payload)
+	doc, err := decodePayload(payload)
 	if err != nil {
-		return nil, fmt.Errorf("payload is not JSON: %w", err)
+		return nil, err
 	}
-	out, err := resolveValue(doc, "$", lookup)
+	out, err := walk(doc, newPath(), func(path []any, s string) (any, error) {
+		v, err := resolveString(s, lookup)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", JSONPath(path), err)
+		}
+		return v, nil
+	})
 	if err != nil {
 		return nil, err
 	}
@@ -60,72 +68,78 @@ func Marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-func resolveValue(v any, path string, lookup Lookup) (any, error) {
+// newPath is the stack walk shares between all its calls. Its capacity covers MaxDepth, so
+// pushing a key never copies it: one path for the whole walk, however deep.
+func newPath() []any { return make([]any, 0, MaxDepth+1) }
+
+// walk calls fn on every string value of v (object keys are left alone), in key order so that
+// errors name the same field every time, and puts what fn returns in the string's place. path
+// is shared by every call and changes as the walk goes on: fn copies it to keep it.
+func walk(v any, path []any, fn func(path []any, s string) (any, error)) (any, error) {
 	switch t := v.(type) {
 	case string:
-		return resolveString(t, path, lookup)
+		return fn(path, t)
 	case map[string]any:
 		keys := make([]string, 0, len(t))
 		for k := range t {
 			keys = append(keys, k)
 		}
-		sort.Strings(keys) // errors name the same field every time
+		sort.Strings(keys)
 		for _, k := range keys {
-			r, err := resolveValue(t[k], path+"."+k, lookup)
+			r, err := walk(t[k], append(path, k), fn)
 			if err != nil {
 				return nil, err
 			}
 			t[k] = r
 		}
-		return t, nil
 	case []any:
 		for i := range t {
-			r, err := resolveValue(t[i], path+"["+strconv.Itoa(i)+"]", lookup)
+			r, err := walk(t[i], append(path, i), fn)
 			if err != nil {
 				return nil, err
 			}
 			t[i] = r
 		}
-		return t, nil
-	default:
-		return v, nil
 	}
+	return v, nil
 }
 
 // resolveString resolves one string: a whole reference becomes the value itself, of any
 // JSON type; references inside longer text are replaced by scalar text.
-func resolveString(s, path string, lookup Lookup) (any, error) {
+func resolveString(s string, lookup Lookup) (any, error) {
 	refs, whole, err := Parse(s)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(refs) == 0 {
-		return s, nil
+	if err != nil || len(refs) == 0 {
+		return s, err
 	}
 	if whole {
-		v, err := Value(refs[0], lookup)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return v, nil
+		return Value(refs[0], lookup)
 	}
-	var b strings.Builder
+	var out strings.Builder
 	last := 0
 	for _, r := range refs {
-		v, err := Value(r, lookup)
+		text, err := substitution(r, lookup)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, err
 		}
-		text, err := scalarText(v)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %s: %w", path, r.Text, err)
-		}
-		b.WriteString(s[last:r.Start])
-		b.WriteString(text)
+		out.WriteString(s[last:r.Start])
+		out.WriteString(text)
 		last = r.End
 	}
-	b.WriteString(s[last:])
-	return b.String(), nil
+	out.WriteString(s[last:])
+	return out.String(), nil
+}
+
+// substitution is the text one reference stands for inside a longer string.
+func substitution(r Ref, lookup Lookup) (string, error) {
+	v, err := Value(r, lookup)
+	if err != nil {
+		return "", err
+	}
+	text, err := scalarText(v)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", r.Text, err)
+	}
+	return text, nil
 }
 
 // Value returns what one reference stands for.
@@ -181,25 +195,29 @@ func scalarText(v any) (string, error) {
 	}
 }
 
-// Find returns every reference in payload with the JSON path of the string holding it.
+// Find returns every reference in payload with the JSON path of the string holding it. A
+// payload nested deeper than MaxDepth is refused before it is decoded.
 func Find(payload []byte) ([]Found, error) {
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return nil, nil
 	}
-	doc, err := Decode(payload)
+	doc, err := decodePayload(payload)
 	if err != nil {
-		return nil, fmt.Errorf("payload is not JSON: %w", err)
+		return nil, err
 	}
 	var found []Found
-	err = walkStrings(doc, nil, func(path []any, s string) error {
+	_, err = walk(doc, newPath(), func(path []any, s string) (any, error) {
 		refs, _, err := Parse(s)
 		if err != nil {
-			return &PathError{Path: path, Value: s, Err: err}
+			return nil, &PathError{Path: slices.Clone(path), Value: s, Err: err}
+		}
+		if len(refs) > 0 {
+			path = slices.Clone(path) // one copy for this string's references
 		}
 		for _, r := range refs {
 			found = append(found, Found{Path: path, Ref: r})
 		}
-		return nil
+		return s, nil
 	})
 	return found, err
 }
@@ -233,29 +251,4 @@ func JSONPath(path []any) string {
 		}
 	}
 	return b.String()
-}
-
-func walkStrings(v any, path []any, fn func([]any, string) error) error {
-	switch t := v.(type) {
-	case string:
-		return fn(path, t)
-	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if err := walkStrings(t[k], append(path[:len(path):len(path)], k), fn); err != nil {
-				return err
-			}
-		}
-	case []any:
-		for i, e := range t {
-			if err := walkStrings(e, append(path[:len(path):len(path)], i), fn); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }

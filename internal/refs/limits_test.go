@@ -1,0 +1,89 @@
+package refs
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+)
+
+// allocated returns the bytes f allocates on the heap, averaged over runs calls.
+func allocated(runs int, f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range runs {
+		f()
+	}
+	runtime.ReadMemStats(&after)
+	return (after.TotalAlloc - before.TotalAlloc) / uint64(runs)
+}
+
+// nested returns a payload of depth levels of arrays around one string.
+func nested(depth int, s string) []byte {
+	return []byte(strings.Repeat("[", depth) + `"` + s + `"` + strings.Repeat("]", depth))
+}
+
+// nestedObjects returns depth levels of {"k": ...} around one string.
+func nestedObjects(depth int, s string) []byte {
+	return []byte(strings.Repeat(`{"k":`, depth) + `"` + s + `"` + strings.Repeat("}", depth))
+}
+
+// blobLookup serves agenda.params as {"s": <n bytes of text>}, decoded once.
+func blobLookup(n int) Lookup {
+	params := map[string]any{"s": strings.Repeat("a", n)}
+	return func(source string) (any, bool) { return params, source == AgendaParams }
+}
+
+func TestNestingLimit(t *testing.T) {
+	cases := map[string]struct {
+		payload []byte
+		wantErr bool
+	}{
+		"arrays at the limit":          {payload: nested(100, "@<a.out>")},
+		"arrays over the limit":        {payload: nested(101, "@<a.out>"), wantErr: true},
+		"objects at the limit":         {payload: nestedObjects(100, "@<a.out>")},
+		"objects over the limit":       {payload: nestedObjects(101, "@<a.out>"), wantErr: true},
+		"brackets inside strings":      {payload: nested(1, strings.Repeat(`[{\"`, 200))},
+		"6,000 deep (12 KB)":           {payload: nested(6000, ""), wantErr: true},
+		"deep JSON default in a ref":   {payload: nested(1, "@<a.out?"+strings.Repeat("[", 101)+strings.Repeat("]", 101)+">"), wantErr: true},
+		"default at the nesting limit": {payload: nested(1, "@<a.out?"+strings.Repeat("[", 100)+strings.Repeat("]", 100)+">")},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var err error
+			bytes := allocated(1, func() { _, err = Find(tc.payload) })
+			t.Logf("%d bytes in, %d bytes allocated, error %v", len(tc.payload), bytes, err != nil)
+			if !tc.wantErr {
+				if err != nil {
+					t.Fatalf("Find: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "nesting deeper than 100 levels") {
+				t.Fatalf("Find error = %v, want nesting deeper than 100 levels", err)
+			}
+			if bytes > 64<<10 {
+				t.Errorf("Find allocated %d bytes to refuse %d bytes of payload; want under 64 KiB", bytes, len(tc.payload))
+			}
+			if _, err := Resolve(tc.payload, blobLookup(1)); err == nil || !strings.Contains(err.Error(), "nesting deeper than 100 levels") {
+				t.Errorf("Resolve error = %v, want nesting deeper than 100 levels", err)
+			}
+		})
+	}
+}
+
+// TestWalkMemoryIsLinear: walking a payload costs about what decoding it costs, at any
+// depth, instead of a copy of the path at every level.
+func TestWalkMemoryIsLinear(t *testing.T) {
+	for _, payload := range [][]byte{nested(100, "x"), nestedObjects(100, "x")} {
+		decode := allocated(50, func() { _, _ = Decode(payload) })
+		find := allocated(50, func() { _, _ = Find(payload) })
+		resolve := allocated(50, func() { _, _ = Resolve(payload, blobLookup(1)) })
+		t.Logf("%.8s…: Decode %d B, Find %d B, Resolve %d B", payload, decode, find, resolve)
+		// Resolve also encodes its result: allow one more payload's worth.
+		if find > decode+4<<10 || resolve > 2*decode+4<<10 {
+			t.Errorf("%.20s…: Decode %d B, Find %d B, Resolve %d B; want Find ≈ Decode, Resolve ≈ 2 × Decode",
+				payload, decode, find, resolve)
+		}
+	}
+}
