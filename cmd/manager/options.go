@@ -17,6 +17,16 @@ import (
 // Deployments mount the certificate Secret.
 const defaultWebhookCertDir = "/tmp/k8s-webhook-server/serving-certs"
 
+// The ways the webhook server gets its serving certificate (--webhook-cert-mode).
+const (
+	// certModeSelfManaged: the manager creates the Secret, issues a CA and a certificate into
+	// it, rotates them, and injects the CA into the ValidatingWebhookConfiguration.
+	certModeSelfManaged = "self-managed"
+	// certModeExternal: another tool (cert-manager, or the user) fills the Secret and injects
+	// the CA; the manager waits for the mounted files.
+	certModeExternal = "external"
+)
+
 // options are the manager's command-line settings.
 type options struct {
 	metricsAddr             string
@@ -33,6 +43,10 @@ type options struct {
 	enableWebhooks          bool
 	webhookPort             int
 	webhookCertDir          string
+	webhookCertMode         string
+	webhookCertSecret       string
+	webhookService          string
+	webhookConfiguration    string
 	runControllers          bool
 	bridge                  bridge.Config
 	zap                     zap.Options
@@ -72,6 +86,11 @@ func defaultOptions() options {
 		runControllers:          true,
 		bridge:                  bridge.DefaultConfig(),
 		webhookCertDir:          defaultWebhookCertDir,
+		webhookCertMode:         certModeSelfManaged,
+		// The names the Helm chart and the Kustomize base give these objects.
+		webhookCertSecret:    "pop-webhook-server-cert",
+		webhookService:       "pop-webhook-service",
+		webhookConfiguration: "pop-validating-webhook-configuration",
 	}
 }
 
@@ -106,6 +125,16 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.IntVar(&o.webhookPort, "webhook-port", o.webhookPort, "Port the webhook server listens on.")
 	fs.StringVar(&o.webhookCertDir, "webhook-cert-dir", o.webhookCertDir,
 		"Folder holding tls.crt and tls.key for the webhook server (where the certificate Secret is mounted).")
+	fs.StringVar(&o.webhookCertMode, "webhook-cert-mode", o.webhookCertMode,
+		"How the webhook gets its serving certificate: \"self-managed\" (the manager creates the Secret --webhook-cert-secret, "+
+			"issues and rotates a CA and certificate in it, and injects the CA into --webhook-configuration) or \"external\" "+
+			"(cert-manager or another tool fills the Secret and injects the CA; the manager waits for the files in --webhook-cert-dir).")
+	fs.StringVar(&o.webhookCertSecret, "webhook-cert-secret", o.webhookCertSecret,
+		"Secret in the manager's namespace that holds the webhook's certificate (self-managed mode writes it).")
+	fs.StringVar(&o.webhookService, "webhook-service", o.webhookService,
+		"Service in front of the webhook; the self-managed certificate is for <service>.<namespace>.svc.")
+	fs.StringVar(&o.webhookConfiguration, "webhook-configuration", o.webhookConfiguration,
+		"ValidatingWebhookConfiguration the self-managed CA is injected into.")
 	fs.BoolVar(&o.runControllers, "controllers", o.runControllers,
 		"Run the Agenda and HandlerType controllers and the scheduler; false runs only the AWS bridge (its own Deployment).")
 	o.bridge.BindFlags(fs)
@@ -133,6 +162,12 @@ func (o *options) validate() error {
 	}
 	if o.maxConcurrentReconciles < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
+	}
+	if o.webhookCertMode != certModeSelfManaged && o.webhookCertMode != certModeExternal {
+		return fmt.Errorf("--webhook-cert-mode must be %q or %q, got %q", certModeSelfManaged, certModeExternal, o.webhookCertMode)
+	}
+	if o.enableWebhooks && !o.runControllers {
+		return fmt.Errorf("--enable-webhooks needs the controllers: the bridge-only Deployment (--controllers=false) serves no webhook")
 	}
 	if !o.runControllers && !o.bridge.Enabled() {
 		return fmt.Errorf("--controllers=false runs only the AWS bridge, which needs --bridge-intake-queues or --bridge-table")

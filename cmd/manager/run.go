@@ -69,6 +69,18 @@ func handlerPodSelector() labels.Selector {
 	return labels.NewSelector().Add(*req)
 }
 
+// certOptions say where the webhook's certificate comes from, in the manager's namespace.
+func certOptions(o options) webhooks.CertOptions {
+	return webhooks.CertOptions{
+		SelfManaged:       o.webhookCertMode == certModeSelfManaged,
+		Namespace:         o.operatorNamespace,
+		SecretName:        o.webhookCertSecret,
+		ServiceName:       o.webhookService,
+		ConfigurationName: o.webhookConfiguration,
+		CertDir:           o.webhookCertDir,
+	}
+}
+
 // run builds the manager, registers the controllers that exist, and blocks until ctx ends.
 func run(ctx context.Context, o options) error {
 	log := ctrl.Log.WithName("setup")
@@ -102,16 +114,22 @@ func run(ctx context.Context, o options) error {
 			return fmt.Errorf("setting up the AWS bridge: %w", err)
 		}
 	}
-	if o.enableWebhooks {
-		if err := webhooks.SetupAgendaWebhook(mgr); err != nil {
-			return fmt.Errorf("setting up the Agenda webhook: %w", err)
-		}
-	}
 	if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding health check: %w", err)
 	}
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return fmt.Errorf("adding ready check: %w", err)
+	}
+	if o.enableWebhooks {
+		served, err := webhooks.SetupWithCertificates(mgr, certOptions(o))
+		if err != nil {
+			return fmt.Errorf("setting up the Agenda webhook: %w", err)
+		}
+		// Not ready until the webhook serves: the Service sends the API server only to Pods
+		// that can answer it, and `helm install --wait` returns only then.
+		if err := mgr.AddReadyzCheck("webhook", served); err != nil {
+			return fmt.Errorf("adding the webhook's ready check: %w", err)
+		}
 	}
 	log.Info("Starting manager", "namespaces", o.watchedNamespaces(), "leaderElection", o.leaderElect)
 	return mgr.Start(ctx)

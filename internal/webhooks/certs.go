@@ -2,7 +2,15 @@ package webhooks
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-logr/logr"
 
 	"github.com/open-policy-agent/cert-controller/pkg/rotator"
 	corev1 "k8s.io/api/core/v1"
@@ -10,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
 )
 
 // CertOptions say how the webhook server gets its serving certificate.
@@ -32,15 +41,26 @@ type CertOptions struct {
 
 // +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update;patch
 
-// SetupWithCertificates registers the Agenda webhook once its certificate is in place. With a
-// self-managed certificate that is after the rotator has written it: the webhook server is
-// created (and started) only then, so it never serves without a certificate.
-func SetupWithCertificates(mgr ctrl.Manager, o CertOptions) error {
+// SetupWithCertificates registers the Agenda webhook once its certificate is in place: after
+// the rotator has written and injected it (self-managed), or once the mounted files appear
+// (external, e.g. cert-manager). The webhook server is created (and started) only then, so it
+// never serves without a certificate and the manager does not exit while a Secret is still
+// being filled. The returned checker fails until the webhook serves: as a readiness check it
+// keeps the Pod out of the webhook Service's endpoints until the API server can call it.
+func SetupWithCertificates(mgr ctrl.Manager, o CertOptions) (healthz.Checker, error) {
+	served := &webhookReadiness{}
 	if !o.SelfManaged {
-		return SetupAgendaWebhook(mgr)
+		certFile := filepath.Join(o.CertDir, "tls.crt")
+		err := mgr.Add(everyReplica(func(ctx context.Context) error {
+			if waitForFile(ctx, certFile, mgr.GetLogger()) {
+				served.register(mgr)
+			}
+			return nil
+		}))
+		return served.check(mgr), err
 	}
 	if err := ensureSecret(mgr, o.Namespace, o.SecretName); err != nil {
-		return err
+		return nil, err
 	}
 	ready := make(chan struct{})
 	dns := o.DNSName
@@ -59,16 +79,61 @@ func SetupWithCertificates(mgr ctrl.Manager, o CertOptions) error {
 		RequireLeaderElection: false,
 	})
 	if err != nil {
-		return fmt.Errorf("adding the certificate rotator: %w", err)
+		return nil, fmt.Errorf("adding the certificate rotator: %w", err)
 	}
 	go func() {
 		<-ready
-		if err := SetupAgendaWebhook(mgr); err != nil {
-			mgr.GetLogger().Error(err, "Setting up the Agenda webhook failed")
-		}
+		served.register(mgr)
 	}()
-	return nil
+	return served.check(mgr), nil
 }
+
+// webhookReadiness records whether the Agenda webhook has been registered.
+type webhookReadiness struct{ registered atomic.Bool }
+
+func (w *webhookReadiness) register(mgr ctrl.Manager) {
+	if err := SetupAgendaWebhook(mgr); err != nil {
+		mgr.GetLogger().Error(err, "Setting up the Agenda webhook failed")
+		return
+	}
+	w.registered.Store(true)
+}
+
+// check must not touch mgr.GetWebhookServer() before registration: the first call adds the
+// server to the manager, which starts it without a certificate.
+func (w *webhookReadiness) check(mgr ctrl.Manager) healthz.Checker {
+	return func(req *http.Request) error {
+		if !w.registered.Load() {
+			return errors.New("the webhook's serving certificate is not in place yet")
+		}
+		return mgr.GetWebhookServer().StartedChecker()(req)
+	}
+}
+
+// waitForFile polls for a file that another party (cert-manager and the kubelet) writes; false
+// when ctx ended first.
+func waitForFile(ctx context.Context, path string, log logr.Logger) bool {
+	for i := 0; ; i++ {
+		if _, err := os.Stat(path); err == nil {
+			return true
+		}
+		if i%30 == 0 {
+			log.Info("Waiting for the webhook's serving certificate", "file", path)
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// everyReplica is a runnable that runs on every replica, leader or not: each one serves the
+// webhook.
+type everyReplica func(ctx context.Context) error
+
+func (f everyReplica) Start(ctx context.Context) error { return f(ctx) }
+func (everyReplica) NeedLeaderElection() bool          { return false }
 
 // ensureSecret creates the (empty) certificate Secret the rotator fills: the rotator only
 // updates it, and an install should not have to ship an empty Secret.

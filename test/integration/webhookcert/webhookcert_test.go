@@ -72,10 +72,12 @@ var _ = Describe("Self-managed webhook certificate", func() {
 			WebhookServer: webhook.NewServer(webhook.Options{Host: "127.0.0.1", Port: port, CertDir: certDir}),
 		})
 		Expect(err).NotTo(HaveOccurred())
-		Expect(webhooks.SetupWithCertificates(mgr, webhooks.CertOptions{
+		served, err := webhooks.SetupWithCertificates(mgr, webhooks.CertOptions{
 			SelfManaged: true, Namespace: "pop-system", SecretName: "pop-webhook-server-cert",
 			ServiceName: "pop-webhook-service", DNSName: "localhost", ConfigurationName: configName, CertDir: certDir,
-		})).To(Succeed())
+		})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(served(nil)).To(MatchError(ContainSubstring("not in place yet")), "ready before the certificate exists")
 		go func() {
 			defer GinkgoRecover()
 			Expect(mgr.Start(ctx)).To(Succeed())
@@ -95,6 +97,8 @@ var _ = Describe("Self-managed webhook certificate", func() {
 
 		ns, err := env.CreateNamespace(ctx, "cert", nil)
 		Expect(err).NotTo(HaveOccurred())
+		By("the readiness check passes once the webhook serves")
+		Eventually(func() error { return served(nil) }, framework.Timeout, framework.Interval).Should(Succeed())
 		By("a valid Agenda passes the webhook (failurePolicy Fail: a TLS error would refuse it)")
 		Eventually(func() error {
 			return env.Client.Create(ctx, builders.MakeAgenda("fine", ns).Op("a", "t").Obj())
