@@ -50,48 +50,87 @@ func backoff(h *popv1.HandlerTypeSpec, failures int32) time.Duration {
 	return min(d, ceiling)
 }
 
+// sources serves the values references read during one planning pass. Each source is
+// decoded at most once, however many references and operations read it, so the cost of
+// resolution follows the size of the sources, not how often they are referenced. Sharing the
+// decoded values is safe because refs.Resolve never modifies what a Lookup returns.
+type sources struct {
+	obs     Observed
+	ops     []popv1.OperationStatus
+	decoded map[string]decoded
+}
+
+type decoded struct {
+	v  any
+	ok bool
+}
+
+func newSources(obs Observed, ops []popv1.OperationStatus) *sources {
+	return &sources{obs: obs, ops: ops, decoded: map[string]decoded{}}
+}
+
 // resolvePayload resolves operation i's payload for the given attempt.
-func resolvePayload(obs Observed, ops []popv1.OperationStatus, i int, attempt int32) ([]byte, error) {
-	ag := obs.Agenda
-	op := &ag.Spec.Operations[i]
+func (src *sources) resolvePayload(i int, attempt int32) ([]byte, error) {
+	op := &src.obs.Agenda.Spec.Operations[i]
 	if op.Payload == nil {
 		return []byte("null"), nil
 	}
-	lookup := func(source string) (any, bool) {
-		switch source {
-		case refs.AgendaParams:
-			if ag.Spec.Params == nil {
-				return nil, false
-			}
-			v, err := refs.Decode(ag.Spec.Params.Raw)
-			return v, err == nil
-		case refs.TokenAgendaID:
-			return ag.Name, true
-		case refs.TokenOperationName:
-			return op.Name, true
-		case refs.TokenNamespace:
-			return ag.Namespace, true
-		case refs.TokenCustomerID:
-			return obs.Customer, true
-		case refs.TokenAttempt:
-			return json.Number(strconv.Itoa(int(attempt))), true
-		}
-		return outputOf(obs, ops, source)
-	}
-	return refs.Resolve(op.Payload.Raw, lookup)
+	return refs.Resolve(op.Payload.Raw, func(source string) (any, bool) {
+		return src.lookup(op, attempt, source)
+	})
 }
 
-func outputOf(obs Observed, ops []popv1.OperationStatus, source string) (any, bool) {
+// lookup returns a source's value for operation op: tokens computed, params and outputs
+// decoded once.
+func (src *sources) lookup(op *popv1.Operation, attempt int32, source string) (any, bool) {
+	ag := src.obs.Agenda
+	switch source {
+	case refs.TokenAgendaID:
+		return ag.Name, true
+	case refs.TokenOperationName:
+		return op.Name, true
+	case refs.TokenNamespace:
+		return ag.Namespace, true
+	case refs.TokenCustomerID:
+		return src.obs.Customer, true
+	case refs.TokenAttempt:
+		return json.Number(strconv.Itoa(int(attempt))), true
+	}
+	d, seen := src.decoded[source]
+	if !seen {
+		d.v, d.ok = src.decode(source)
+		src.decoded[source] = d
+	}
+	return d.v, d.ok
+}
+
+// decode decodes the params or an operation's output.
+func (src *sources) decode(source string) (any, bool) {
+	raw, ok := src.raw(source)
+	if !ok {
+		return nil, false
+	}
+	v, err := refs.Decode(raw)
+	return v, err == nil
+}
+
+// raw is the JSON text of the params or of a succeeded operation's output.
+func (src *sources) raw(source string) ([]byte, bool) {
+	if source == refs.AgendaParams {
+		if p := src.obs.Agenda.Spec.Params; p != nil {
+			return p.Raw, true
+		}
+		return nil, false
+	}
 	name, ok := refs.Ref{Source: source}.Operation()
 	if !ok {
 		return nil, false
 	}
-	j, ok := obs.Graph.Index(name)
-	if !ok || ops[j].State != popv1.OperationSucceeded || ops[j].Output == "" {
+	j, ok := src.obs.Graph.Index(name)
+	if !ok || src.ops[j].State != popv1.OperationSucceeded || src.ops[j].Output == "" {
 		return nil, false
 	}
-	v, err := refs.Decode([]byte(ops[j].Output))
-	return v, err == nil
+	return []byte(src.ops[j].Output), true
 }
 
 func isFinalOp(s popv1.OperationState) bool {

@@ -4,6 +4,7 @@
 package execution
 
 import (
+	"fmt"
 	"strconv"
 	"time"
 
@@ -260,11 +261,12 @@ func (p *planner) launchReady() {
 		return true
 	}
 	succeeded := func(i int) bool { return p.ops[i].State == popv1.OperationSucceeded }
+	src := newSources(p.obs, p.ops)
 	for _, i := range p.obs.Graph.Ready(waiting, succeeded) {
 		s := &p.ops[i]
-		payload, err := resolvePayload(p.obs, p.ops, i, s.Attempts+1)
+		payload, err := src.resolvePayload(i, s.Attempts+1)
 		if err != nil {
-			s.State, s.Message = popv1.OperationFailed, truncate("resolving payload: "+err.Error())
+			s.State, s.Message = popv1.OperationFailed, truncate(fmt.Sprintf("resolving payload of operation %q: %v", s.Name, err))
 			s.CompletionTime = ptrTime(metav1.NewTime(now))
 			continue
 		}

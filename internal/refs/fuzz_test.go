@@ -78,8 +78,8 @@ func FuzzResolve(f *testing.F) {
 		if !json.Valid(out) {
 			t.Fatalf("Resolve(%q) returned invalid JSON %q", payload, out)
 		}
-		if CheckDepth(payload) != nil {
-			t.Fatalf("Resolve(%.80q) accepted a payload nested deeper than MaxDepth", payload)
+		if CheckDepth(payload) != nil || len(out) > MaxResolvedBytes {
+			t.Fatalf("Resolve(%.80q) accepted a payload over a limit: %d bytes out", payload, len(out))
 		}
 		if found, err := Find(payload); err == nil && len(found) == 0 {
 			var a, b any

@@ -204,3 +204,25 @@ func TestFind(t *testing.T) {
 		t.Errorf("Find malformed error = %v", err)
 	}
 }
+
+// TestResolveLeavesSourcesAlone: a value is substituted as it is (a reference inside it is
+// not resolved again) and stays unchanged for the next call that shares it.
+func TestResolveLeavesSourcesAlone(t *testing.T) {
+	params := map[string]any{"s": "@<pop.agendaId>", "list": []any{"@<pop.agendaId>"}}
+	lookup := func(source string) (any, bool) {
+		if source == TokenAgendaID {
+			return "ag", true
+		}
+		return params, source == AgendaParams
+	}
+	for range 2 {
+		got, err := Resolve([]byte(`["@<agenda.params>", "@<agenda.params::/list>"]`), lookup)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := `[{"list":["@<pop.agendaId>"],"s":"@<pop.agendaId>"},["@<pop.agendaId>"]]`
+		if string(got) != want {
+			t.Fatalf("Resolve = %s, want %s", got, want)
+		}
+	}
+}

@@ -14,7 +14,8 @@ import (
 )
 
 // Lookup returns the decoded JSON value of a source ("probe.out", "agenda.params",
-// "pop.agendaId"), and false when the source has no value.
+// "pop.agendaId"), and false when the source has no value. Resolve never modifies the values
+// it returns, so a caller may decode a source once and serve it to many calls.
 type Lookup func(source string) (any, bool)
 
 // Decode parses JSON keeping numbers exact (json.Number), as Resolve expects.
@@ -35,7 +36,7 @@ func Decode(raw []byte) (any, error) {
 // Resolve replaces every reference in the string values of payload (object keys are left
 // alone) and returns the resulting JSON. An error names the JSON path of the string that
 // failed, e.g. `$.video.codec: @<probe.out::/streams/0/codec>: ...`. A payload nested deeper
-// than MaxDepth is refused.
+// than MaxDepth, or one that would resolve to more than MaxResolvedBytes, is refused.
 func Resolve(payload []byte, lookup Lookup) ([]byte, error) {
 	if len(bytes.TrimSpace(payload)) == 0 {
 		return payload, nil
@@ -44,8 +45,9 @@ func Resolve(payload []byte, lookup Lookup) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := walk(doc, newPath(), func(path []any, s string) (any, error) {
-		v, err := resolveString(s, lookup)
+	b := &budget{left: MaxResolvedBytes}
+	out, err := walk(doc, new([]any), func(path []any, s string) (any, error) {
+		v, err := resolveString(s, lookup, b)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", JSONPath(path), err)
 		}
@@ -54,7 +56,11 @@ func Resolve(payload []byte, lookup Lookup) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return Marshal(out)
+	resolved, err := Marshal(out)
+	if err == nil && len(resolved) > MaxResolvedBytes {
+		return nil, fmt.Errorf("%w (it is %d bytes)", ErrBudget, len(resolved))
+	}
+	return resolved, err
 }
 
 // Marshal encodes v as compact JSON without HTML escaping, so "@<" stays readable.
@@ -68,17 +74,14 @@ func Marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// newPath is the stack walk shares between all its calls. Its capacity covers MaxDepth, so
-// pushing a key never copies it: one path for the whole walk, however deep.
-func newPath() []any { return make([]any, 0, MaxDepth+1) }
-
 // walk calls fn on every string value of v (object keys are left alone), in key order so that
-// errors name the same field every time, and puts what fn returns in the string's place. path
-// is shared by every call and changes as the walk goes on: fn copies it to keep it.
-func walk(v any, path []any, fn func(path []any, s string) (any, error)) (any, error) {
+// errors name the same field every time, and puts what fn returns in the string's place. The
+// path is one stack for the whole walk, pushed and popped, so memory stays linear in the
+// depth; fn copies it to keep it.
+func walk(v any, path *[]any, fn func(path []any, s string) (any, error)) (any, error) {
 	switch t := v.(type) {
 	case string:
-		return fn(path, t)
+		return fn(*path, t)
 	case map[string]any:
 		keys := make([]string, 0, len(t))
 		for k := range t {
@@ -86,7 +89,7 @@ func walk(v any, path []any, fn func(path []any, s string) (any, error)) (any, e
 		}
 		sort.Strings(keys)
 		for _, k := range keys {
-			r, err := walk(t[k], append(path, k), fn)
+			r, err := walkInto(t[k], k, path, fn)
 			if err != nil {
 				return nil, err
 			}
@@ -94,7 +97,7 @@ func walk(v any, path []any, fn func(path []any, s string) (any, error)) (any, e
 		}
 	case []any:
 		for i := range t {
-			r, err := walk(t[i], append(path, i), fn)
+			r, err := walkInto(t[i], i, path, fn)
 			if err != nil {
 				return nil, err
 			}
@@ -104,20 +107,36 @@ func walk(v any, path []any, fn func(path []any, s string) (any, error)) (any, e
 	return v, nil
 }
 
+// walkInto walks v, the member of its parent found under step (a key or an index).
+func walkInto(v, step any, path *[]any, fn func(path []any, s string) (any, error)) (any, error) {
+	*path = append(*path, step)
+	r, err := walk(v, path, fn)
+	*path = (*path)[:len(*path)-1]
+	return r, err
+}
+
 // resolveString resolves one string: a whole reference becomes the value itself, of any
-// JSON type; references inside longer text are replaced by scalar text.
-func resolveString(s string, lookup Lookup) (any, error) {
+// JSON type; references inside longer text are replaced by scalar text. What they substitute
+// is charged to b.
+func resolveString(s string, lookup Lookup, b *budget) (any, error) {
 	refs, whole, err := Parse(s)
 	if err != nil || len(refs) == 0 {
 		return s, err
 	}
 	if whole {
-		return Value(refs[0], lookup)
+		v, err := Value(refs[0], lookup)
+		if err != nil {
+			return nil, err
+		}
+		return v, b.spend(encodedAtLeast(v, b.left))
 	}
 	var out strings.Builder
 	last := 0
 	for _, r := range refs {
 		text, err := substitution(r, lookup)
+		if err == nil {
+			err = b.spend(len(text))
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -206,7 +225,7 @@ func Find(payload []byte) ([]Found, error) {
 		return nil, err
 	}
 	var found []Found
-	_, err = walk(doc, newPath(), func(path []any, s string) (any, error) {
+	_, err = walk(doc, new([]any), func(path []any, s string) (any, error) {
 		refs, _, err := Parse(s)
 		if err != nil {
 			return nil, &PathError{Path: slices.Clone(path), Value: s, Err: err}
