@@ -2,7 +2,8 @@
 # The main job in one command (`make demo`): runs a real Agenda end to end.
 #  1. a cluster: the current kube context when it answers (POP_DEMO_LOCAL=1 to skip it),
 #     otherwise the embedded local cluster (hack/local-cluster/up.sh, root needed);
-#  2. POP's CRDs, and the manager built from this tree, running locally against it;
+#  2. POP installed into it from the shipped Helm chart (charts/pop), the manager image built
+#     from this tree by hack/images (the embedded cluster imports it);
 #  3. the sample HandlerTypes, Insights and Agenda in namespace pop-demo;
 #  4. the Agenda's progress until it finishes, then every operation's output, and a check of
 #     the hash operation's result against sha256sum.
@@ -26,17 +27,18 @@ choose_cluster() {
   KUBECTL="$("$ROOT/hack/envtest-assets.sh")/kubectl"
 }
 
-start_manager() {
-  mkdir -p "$CACHE/bin" "$CACHE/demo"
-  (cd "$ROOT" && go build -o "$CACHE/bin/pop-manager" ./cmd/manager)
-  $KUBECTL apply --server-side --force-conflicts -f "$ROOT/config/crd/bases" >/dev/null
-  $KUBECTL wait --for=condition=Established crd/agendas.pop.dev crd/insights.pop.dev crd/handlertypes.pop.dev >/dev/null
-  $KUBECTL create namespace pop-system --dry-run=client -o yaml | $KUBECTL apply -f - >/dev/null
-  log "starting the manager (log: $CACHE/demo/manager.log)"
-  "$CACHE/bin/pop-manager" --leader-elect=false --metrics-bind-address=0 --health-probe-bind-address=0 \
-    --operator-namespace pop-system >"$CACHE/demo/manager.log" 2>&1 &
-  MANAGER_PID=$!
-  trap 'kill $MANAGER_PID 2>/dev/null' EXIT
+# install_pop installs POP from the shipped Helm chart, as the README tells users: the
+# manager image (pop-manager:dev, imported by up.sh), the CRDs, RBAC, and the webhook with
+# its self-managed certificate. Helm rather than Kustomize because `helm upgrade --install`
+# is idempotent (the demo runs twice in a row), upgrades the CRDs, and --wait returns only
+# when the manager is ready, which it is only once its webhook serves.
+install_pop() {
+  local helm
+  helm=$("$ROOT/hack/helm.sh")
+  log "installing POP: helm upgrade --install pop charts/pop --namespace pop-system --create-namespace --wait"
+  "$helm" upgrade --install pop "$ROOT/charts/pop" --namespace pop-system --create-namespace --wait --timeout 5m >&2 ||
+    { log "the install did not become ready; manager log:"; $KUBECTL logs -n pop-system deploy/pop-manager --tail=40 >&2; exit 1; }
+  $KUBECTL get deploy -n pop-system pop-manager >&2
 }
 
 apply_samples() {
@@ -44,7 +46,13 @@ apply_samples() {
   $KUBECTL label namespace "$NS" pop.dev/customer=demo --overwrite >/dev/null
   $KUBECTL delete agenda -n "$NS" "$AGENDA" --ignore-not-found >/dev/null
   $KUBECTL apply -n "$NS" -f "$ROOT/config/samples/handlertypes.yaml" -f "$ROOT/config/samples/insights.yaml" >/dev/null
-  $KUBECTL apply -n "$NS" -f "$ROOT/config/samples/agenda.yaml"
+  # The webhook's endpoint may trail the Pod's readiness by a moment: retry for 30 s.
+  for _ in $(seq 1 30); do
+    $KUBECTL apply -n "$NS" -f "$ROOT/config/samples/agenda.yaml" 2>"$CACHE/demo/apply.err" && return
+    sleep 1
+  done
+  cat "$CACHE/demo/apply.err" >&2
+  exit 1
 }
 
 watch_agenda() {
@@ -61,7 +69,7 @@ watch_agenda() {
   echo
   $KUBECTL get agenda -n "$NS" "$AGENDA" \
     -o jsonpath='{range .status.operations[*]}{.name}{" (attempts "}{.attempts}{"): "}{.output}{.message}{"\n"}{end}'
-  [[ $phase == Succeeded ]] || { log "the Agenda ended $phase; manager log: $CACHE/demo/manager.log"; exit 1; }
+  [[ $phase == Succeeded ]] || { log "the Agenda ended $phase; manager log: kubectl logs -n pop-system deploy/pop-manager"; exit 1; }
 }
 
 check_hash() {
@@ -75,9 +83,13 @@ check_hash() {
   [[ $want == "$got" ]] && echo "✔ the Agenda computed the right hash" || { echo "✘ mismatch"; exit 1; }
 }
 
+mkdir -p "$CACHE/demo"
+log "step 1: a cluster"
 choose_cluster
-start_manager
+log "step 2: POP installed into it"
+install_pop
+log "step 3: the sample HandlerTypes, Insights and Agenda in namespace $NS"
 apply_samples
-log "waiting for the Agenda (Ctrl-C stops the manager; the cluster stays up: hack/local-cluster/down.sh)"
+log "step 4: the Agenda until it finishes (the cluster and POP stay up: hack/local-cluster/down.sh stops them)"
 watch_agenda
 check_hash

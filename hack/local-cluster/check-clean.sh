@@ -2,8 +2,11 @@
 # Proves hack/local-cluster/down.sh left nothing behind.
 #   check-clean.sh --snapshot FILE   record the host state before the cluster starts
 #   check-clean.sh FILE              compare after down.sh: exit 1 with a list of leftovers
-# Checked: processes of the cluster, mounts under its state, kubelet's iptables chains, the
-# sysctls kubelet changes, the CNI bridge, /var/lib/kubelet and new log entries.
+# Checked: processes the cluster scripts started (by recorded PID) or that name its state
+# folder (containerd's shims, the handler containers' parents), mounts under its state,
+# kubelet's and POP's iptables chains, the sysctls kubelet changes, the CNI bridge,
+# /var/lib/kubelet and new log entries. Other kube-apiservers on the machine (envtest's) are
+# not ours and are not judged.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ASSETS=skip
@@ -18,11 +21,18 @@ snapshot() {
 
 leftovers() {
   local before=$1
-  pgrep -af "$RUN|kube-apiserver|kubelet|containerd-shim|kube-scheduler|kube-controller-manager" | grep -v check-clean | sed 's/^/process: /'
+  local pid name
+  if [[ -f $CACHE/cluster/started-pids ]]; then
+    while read -r pid name; do
+      kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/cmdline" 2>/dev/null | tr '\0' ' ') == *"$name"* ]] &&
+        echo "process: $pid $name (started by up.sh)"
+    done <"$CACHE/cluster/started-pids"
+  fi
+  pgrep -af -- "$RUN" | grep -v check-clean | sed 's/^/process: /'
   grep -F " $RUN/" /proc/mounts | sed 's/^/mount: /'
   grep -F " /var/lib/kubelet" /proc/mounts | sed 's/^/mount: /'
   for t in filter nat mangle; do
-    iptables -t "$t" -S 2>/dev/null | grep -E -- "-N (KUBE-|CNI-)" | sed "s/^/iptables $t: /"
+    iptables -t "$t" -S 2>/dev/null | grep -E -- "-N (KUBE-|CNI-|POP-)" | sed "s/^/iptables $t: /"
   done
   ip link show "$BRIDGE" >/dev/null 2>&1 && echo "bridge: $BRIDGE"
   for s in "${SYSCTLS[@]}"; do
@@ -45,4 +55,5 @@ if [[ -n $left ]]; then
   echo "$left"
   exit 1
 fi
+rm -f "$CACHE/cluster/started-pids"
 echo "local cluster left nothing behind: no process, mount, iptables chain, sysctl change, bridge or log entry"

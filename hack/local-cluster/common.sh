@@ -9,7 +9,8 @@ NODE_NAME=pop-node
 BRIDGE=popbr0
 BRIDGE_IP=10.244.0.1
 SYSCTLS=(vm.overcommit_memory kernel.panic kernel.panic_on_oops)
-IPTABLES_CHAINS=(KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT)
+SERVICE_CHAIN=POP-LOCAL-SERVICES
+IPTABLES_CHAINS=(KUBE-FIREWALL KUBE-KUBELET-CANARY KUBE-IPTABLES-HINT "$SERVICE_CHAIN")
 
 log() { echo "local-cluster: $*" >&2; }
 
@@ -34,6 +35,8 @@ start() {
   mkdir -p "$RUN/pids" "$RUN/logs"
   setsid "$@" >"$RUN/logs/$name.log" 2>&1 < /dev/null &
   echo $! >"$RUN/pids/$name.pid"
+  # Every PID ever started, kept after down.sh, so check-clean.sh can judge only ours.
+  echo "$! $name" >>"$CACHE/cluster/started-pids"
 }
 
 # wait_for WHAT CMD… retries CMD for up to 90 s.

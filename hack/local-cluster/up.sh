@@ -89,13 +89,24 @@ start_control_plane() {
     --service-account-key-file "$pki/sa.pub" --service-account-signing-key-file "$pki/sa.key" \
     --service-account-issuer https://kubernetes.default.svc --authorization-mode Node,RBAC \
     --kubelet-client-certificate "$pki/admin.crt" --kubelet-client-key "$pki/admin.key" \
-    --kubelet-preferred-address-types InternalIP
+    --kubelet-preferred-address-types InternalIP --enable-aggregator-routing=true
   wait_for "kube-apiserver" "$KUBECTL" --kubeconfig "$KUBECONFIG_FILE" get --raw /readyz
   start kube-controller-manager "$NODE_BIN/kube-controller-manager" --kubeconfig "$KUBECONFIG_FILE" \
     --bind-address 127.0.0.1 --secure-port 10257 --leader-elect=false \
     --service-account-private-key-file "$pki/sa.key" --root-ca-file "$pki/ca.crt"
   start kube-scheduler "$NODE_BIN/kube-scheduler" --kubeconfig "$KUBECONFIG_FILE" \
     --bind-address 127.0.0.1 --secure-port 10259 --leader-elect=false
+}
+
+# route_kubernetes_service does the one thing kube-proxy would do here: Pods that use their
+# in-cluster config dial the kubernetes Service (10.96.0.1:443) and reach the API server on the
+# bridge. The rule lives in its own chain, which down.sh deletes. (The API server itself calls
+# webhooks at their endpoint IPs: --enable-aggregator-routing, so no Service name is resolved
+# through the host's DNS.)
+route_kubernetes_service() {
+  iptables -t nat -N "$SERVICE_CHAIN" 2>/dev/null || iptables -t nat -F "$SERVICE_CHAIN"
+  iptables -t nat -A "$SERVICE_CHAIN" -d 10.96.0.1/32 -p tcp --dport 443 -j DNAT --to-destination "$BRIDGE_IP:$APISERVER_PORT"
+  iptables -t nat -C PREROUTING -j "$SERVICE_CHAIN" 2>/dev/null || iptables -t nat -A PREROUTING -j "$SERVICE_CHAIN"
 }
 
 start_containerd() {
@@ -173,6 +184,7 @@ main() {
   make_certs
   write_kubeconfig
   make_bridge
+  route_kubernetes_service
   running etcd || start_control_plane
   running containerd || start_containerd
   import_images

@@ -54,9 +54,9 @@ var _ = Describe("The AWS bridge as its own Deployment", func() {
 			"https://sqs.us-east-1.amazonaws.com/123456789012/pop-intake", queues.IntakeQueueURL,
 			"--bridge-table=pop-agendas", "--bridge-table="+name+"\n        - --bridge-sqs-endpoint=http://"+hostFromPods+
 				":4568\n        - --bridge-dynamodb-endpoint=http://"+hostFromPods+":8765\n        - --bridge-wait-time=1s",
-			// No kube-proxy in the local cluster: Pods reach the API server on the bridge.
-			"        env:\n", "        env:\n        - name: AWS_ACCESS_KEY_ID\n          value: test\n        - name: AWS_SECRET_ACCESS_KEY\n          value: test\n"+
-				"        - name: KUBERNETES_SERVICE_HOST\n          value: "+hostFromPods+"\n        - name: KUBERNETES_SERVICE_PORT\n          value: \"16443\"\n",
+			// The Pod reaches the API server through the kubernetes Service as any Pod does
+			// (up.sh routes it); only the emulators' credentials are added.
+			"        env:\n", "        env:\n        - name: AWS_ACCESS_KEY_ID\n          value: test\n        - name: AWS_SECRET_ACCESS_KEY\n          value: test\n",
 		).Replace(string(rendered))
 		Expect(manifest).To(ContainSubstring("--bridge-sqs-endpoint"), "the rendered Deployment changed shape:\n%s", rendered)
 		manifestFile := filepath.Join(GinkgoT().TempDir(), "bridge.yaml")

@@ -1,7 +1,9 @@
 // Package e2e runs POP against a real single-node cluster (hack/local-cluster): real
 // containers receive their payloads, write termination messages that later operations
 // read, fail, time out and are cancelled. The suite starts the cluster (root needed) and
-// the manager binary built from this tree.
+// installs POP into it as users do: the manager image that hack/images builds (imported by
+// up.sh) and `helm install` of charts/pop, webhook on with its self-managed certificate and
+// leader election; every spec then talks to that installed manager.
 package e2e
 
 import (
@@ -36,7 +38,7 @@ var (
 	kubeconfigPath string
 	k8s            client.Client
 	ctx            = context.Background()
-	manager        *exec.Cmd
+	kubectl        string
 )
 
 func TestE2E(t *testing.T) {
@@ -62,27 +64,8 @@ var _ = BeforeSuite(func() {
 	k8s, err = client.New(cfg, client.Options{Scheme: framework.Scheme()})
 	Expect(err).NotTo(HaveOccurred())
 
-	kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
-	apply := exec.Command(kubectl, "--kubeconfig", kubeconfig, "apply", "--server-side", "--force-conflicts", "-f", filepath.Join(root, "config/crd/bases"))
-	Expect(apply.Run()).To(Succeed())
-	_ = k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pop-system"}})
-
-	bin := filepath.Join(GinkgoT().TempDir(), "manager")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/manager")
-	build.Dir = root
-	Expect(build.Run()).To(Succeed())
-	manager = exec.Command(bin, "--leader-elect=false", "--metrics-bind-address=0", "--health-probe-bind-address=0",
-		"--operator-namespace=pop-system")
-	manager.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	manager.Stdout, manager.Stderr = GinkgoWriter, GinkgoWriter
-	Expect(manager.Start()).To(Succeed())
-})
-
-var _ = AfterSuite(func() {
-	if manager != nil && manager.Process != nil {
-		_ = manager.Process.Kill()
-		_, _ = manager.Process.Wait()
-	}
+	kubectl = filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+	helmInstall()
 })
 
 // newNamespace makes a namespace enforcing the restricted Pod Security Standard, with the
