@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -26,53 +26,134 @@ func (s *Scheduler) admitAll(ctx context.Context) {
 		if st.ins == nil || st.ins.Spec.Paused {
 			continue
 		}
-		for int32(len(st.admitted)) < st.ins.Spec.CapacityOrDefault() {
-			it, ok := st.queue.Peek()
-			if !ok || s.unjudged(it.Key) {
-				break // an Agenda not yet accepted holds its place at the head
+		s.admitFrom(ctx, key, st)
+	}
+}
+
+// admitFrom admits one Insight's heads in order. A head waiting out a refusal that held the
+// queue stops it; one refused for its own sake (403, 422) is set aside for this pass, so
+// that it freezes nobody behind it, and put back at its place afterwards.
+func (s *Scheduler) admitFrom(ctx context.Context, insightKey string, st *insightState) {
+	var aside []queue.Item
+	defer func() {
+		for _, it := range aside {
+			st.queue.Push(it) // same item, same place
+		}
+	}()
+	now := s.Clock.Now()
+	for int32(len(st.admitted)) < st.ins.Spec.CapacityOrDefault() {
+		it, ok := st.queue.Peek()
+		if !ok || s.unjudged(it.Key) {
+			return // an Agenda not yet accepted holds its place at the head
+		}
+		if r, waiting := s.retries[nameOf(it.Key)]; waiting && now.Before(r.at) {
+			if r.holdsQueue {
+				return
 			}
-			if !s.admit(ctx, key, st, it) {
-				break // the head keeps its place; the next cycle tries it again
-			}
+			st.queue.Remove(it.Key)
+			aside = append(aside, it)
+			continue
+		}
+		switch s.admit(ctx, insightKey, st, it) {
+		case stopQueue:
+			return
+		case setAside:
+			st.queue.Remove(it.Key)
+			aside = append(aside, it)
 		}
 	}
 }
 
+// outcome is what an admission attempt leaves the queue to do.
+type outcome int
+
+const (
+	admitted  outcome = iota // go on with the next head
+	stopQueue                // the head must go first: admit nothing more this pass
+	setAside                 // try the ones behind it meanwhile
+)
+
 // admit writes Admitted for one Agenda and moves it from the queue to the admitted set.
-// It reports false when the head must be retried before anything behind it: a write
-// refused for a stale copy (Conflict) or for a passing server trouble. An Agenda that is
-// gone, or a write refused for good, leaves the queue until its next event re-reads it.
-func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightState, it queue.Item) bool {
-	ns, name := cutKey(it.Key)
-	key := types.NamespacedName{Namespace: ns, Name: name}
+// A refused write leaves the Agenda at its place with a backoff (see refused).
+func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightState, it queue.Item) outcome {
+	key := nameOf(it.Key)
 	var ag popv1.Agenda
 	if err := s.Cache.Get(ctx, key, &ag); err != nil || string(ag.UID) != it.UID {
-		st.queue.Remove(it.Key)
+		st.queue.Remove(it.Key) // gone or replaced: its next event re-reads it
 		s.markAgenda(key)
-		return true
+		return admitted
 	}
 	if err := s.writeAdmission(ctx, &ag, insightKey); err != nil {
-		if retryable(err) {
-			s.Log.V(1).Info("Admission refused; retrying with a fresh copy", "agenda", key.String(), "reason", err.Error())
-			s.markAgenda(key)
-			return false
-		}
-		if !apierrors.IsNotFound(err) {
-			s.Log.Error(err, "Admitting Agenda failed", "agenda", key.String())
-		}
-		st.queue.Remove(it.Key)
-		s.markAgenda(key)
-		return true
+		return s.refused(key, err)
 	}
 	st.queue.Pop()
 	st.admitted[key] = it.Customer
+	s.forgetRetries(key)
 	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: it.Customer, admitted: true,
 		admittedByMe: true, rerunID: ag.Status.ObservedRerunID}
 	metrics.Admissions.WithLabelValues(insightKey).Inc()
 	metrics.AdmissionWait.WithLabelValues(insightKey).Observe(s.Clock.Since(it.Since).Seconds())
-	admittedGauge(st).Set(float64(len(st.admitted)))
+	metrics.InsightAdmitted.WithLabelValues(insightKey).Set(float64(len(st.admitted)))
 	s.Log.Info("Admitted Agenda", "agenda", key.String(), "insight", insightKey)
-	return true
+	return admitted
+}
+
+// refused records a refused admission. The Agenda waits a delay that doubles with each
+// refusal in a row (client-go's per-item exponential rate limiter) before it is tried
+// again: a refusal for good or an API outage costs a few attempts, not a busy loop. A
+// refusal that says nothing against the Agenda holds the queue behind it, so that order is
+// kept; one against the Agenda lets the others pass meanwhile.
+func (s *Scheduler) refused(key types.NamespacedName, err error) outcome {
+	delay := s.failures.When(key)
+	holds := retryable(err)
+	s.retries[key] = retry{at: s.Clock.Now().Add(delay), holdsQueue: holds}
+	attempt := s.failures.NumRequeues(key)
+	switch {
+	case apierrors.IsConflict(err), apierrors.IsNotFound(err):
+		s.Log.V(1).Info("Admission refused; retrying with a fresh copy", "agenda", key.String(), "reason", err.Error(), "retryIn", delay)
+	default:
+		s.Log.Error(err, "Admitting Agenda failed; retrying later", "agenda", key.String(), "attempt", attempt, "retryIn", delay)
+	}
+	if holds {
+		return stopQueue
+	}
+	return setAside
+}
+
+// retry is when a refused Agenda may be tried again, and whether it holds its queue.
+type retry struct {
+	at         time.Time
+	holdsQueue bool
+}
+
+// Admission backoff: the first retry after 100 ms (a Conflict usually needs only the cache
+// to catch up), doubling to at most 30 s (after an outage, admissions resume within 30 s).
+const (
+	admitRetryBase = 100 * time.Millisecond
+	admitRetryMax  = 30 * time.Second
+)
+
+func (s *Scheduler) forgetRetries(key types.NamespacedName) {
+	delete(s.retries, key)
+	s.failures.Forget(key)
+}
+
+// retryTimer fires at the next retry time still ahead, so that a refused head is tried
+// again on time without a cycle in between. Retry times already past wait for capacity
+// or their turn, which other events bring.
+func (s *Scheduler) retryTimer() (<-chan time.Time, func()) {
+	now := s.Clock.Now()
+	var next time.Time
+	for _, r := range s.retries {
+		if r.at.After(now) && (next.IsZero() || r.at.Before(next)) {
+			next = r.at
+		}
+	}
+	if next.IsZero() {
+		return nil, func() {}
+	}
+	t := s.Clock.NewTimer(next.Sub(now))
+	return t.C(), func() { t.Stop() }
 }
 
 // retryable errors say nothing against the Agenda itself: trying the same head again
@@ -94,10 +175,6 @@ func (s *Scheduler) unjudged(itemKey string) bool {
 	ns, name := cutKey(itemKey)
 	a, ok := s.agendas[types.NamespacedName{Namespace: ns, Name: name}]
 	return ok && a.unjudged
-}
-
-func admittedGauge(st *insightState) prometheus.Gauge {
-	return metrics.InsightAdmitted.WithLabelValues(st.ins.Namespace + "/" + st.ins.Name)
 }
 
 // cutKey splits namespace/name.

@@ -15,6 +15,7 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,19 +37,27 @@ type Scheduler struct {
 	OperatorNamespace string
 	Log               logr.Logger
 
-	mu       sync.Mutex
-	insights map[string]*insightState
-	agendas  map[types.NamespacedName]*agendaState
+	// mu guards the dirty marks, which event handlers set from the informers' goroutines.
+	// Everything else belongs to the goroutine running Start.
+	mu sync.Mutex
 	// dirtyAgendas keeps event order, so that Agendas created in one second are numbered
 	// (queue.Item.Seq) in the order the API server stored them.
-	dirtyAgendas []types.NamespacedName
-	dirtySet     map[types.NamespacedName]bool
-	dirtyAll     bool
-	wake         chan struct{}
-	seqs         map[types.UID]uint64
-	nextSeq      uint64
-	ready        chan struct{}
-	readyOnce    sync.Once
+	dirtyAgendas  []types.NamespacedName
+	dirtySet      map[types.NamespacedName]bool
+	dirtyInsights map[string]bool
+	dirtyAll      bool
+	wake          chan struct{}
+	ready         chan struct{}
+	readyOnce     sync.Once
+
+	insights map[string]*insightState
+	agendas  map[types.NamespacedName]*agendaState
+	seqs     map[types.UID]uint64
+	nextSeq  uint64
+	// failures counts refused admissions per Agenda and says how long to wait before the
+	// next attempt; retries holds that time.
+	failures workqueue.TypedRateLimiter[types.NamespacedName]
+	retries  map[types.NamespacedName]retry
 }
 
 // Ready is closed once the scheduler has rebuilt its queues from the cluster and made its
@@ -100,12 +109,16 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	for {
 		s.cycle(ctx)
 		s.readyOnce.Do(func() { close(s.readyChan()) })
+		retryC, stopRetry := s.retryTimer()
 		select {
 		case <-ctx.Done():
+			stopRetry()
 			return nil
 		case <-s.wake:
 		case <-ticker.C():
+		case <-retryC:
 		}
+		stopRetry()
 	}
 }
 
@@ -115,12 +128,16 @@ func (s *Scheduler) init() {
 	s.insights = map[string]*insightState{}
 	s.agendas = map[types.NamespacedName]*agendaState{}
 	s.dirtySet = map[types.NamespacedName]bool{}
+	s.dirtyInsights = map[string]bool{}
 	s.wake = make(chan struct{}, 1)
 	s.seqs = map[types.UID]uint64{}
+	s.failures = workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](admitRetryBase, admitRetryMax)
+	s.retries = map[types.NamespacedName]retry{}
 }
 
 // handlerFor turns informer events into dirty marks: an Agenda event marks that Agenda,
-// an Insight event marks everything (matching and capacity may change for any Agenda).
+// an Insight event that Insight. An Insight update with the same generation is the echo of
+// the scheduler's own status write, and is ignored.
 func (s *Scheduler) handlerFor(obj client.Object) toolscache.ResourceEventHandler {
 	_, isAgenda := obj.(*popv1.Agenda)
 	mark := func(o any) {
@@ -134,12 +151,18 @@ func (s *Scheduler) handlerFor(obj client.Object) toolscache.ResourceEventHandle
 		if isAgenda {
 			s.markAgenda(client.ObjectKeyFromObject(co))
 		} else {
-			s.markAll()
+			s.markInsight(co.GetNamespace() + "/" + co.GetName())
 		}
 	}
 	return toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    mark,
-		UpdateFunc: func(_, n any) { mark(n) },
+		AddFunc: mark,
+		UpdateFunc: func(o, n any) {
+			old, oldOK := o.(client.Object)
+			cur, curOK := n.(client.Object)
+			if isAgenda || !oldOK || !curOK || insightChanged(old, cur) {
+				mark(n)
+			}
+		},
 		DeleteFunc: mark,
 	}
 }
@@ -150,6 +173,13 @@ func (s *Scheduler) markAgenda(key types.NamespacedName) {
 		s.dirtySet[key] = true
 		s.dirtyAgendas = append(s.dirtyAgendas, key)
 	}
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *Scheduler) markInsight(key string) {
+	s.mu.Lock()
+	s.dirtyInsights[key] = true
 	s.mu.Unlock()
 	s.signal()
 }
@@ -168,37 +198,59 @@ func (s *Scheduler) signal() {
 	}
 }
 
-// cycle is one scheduling pass:
+// cycle is one scheduling pass. Its cost follows what changed: the Agendas and Insights
+// marked since the last pass, and the admissions it makes; only a full rebuild (at start)
+// reads everything.
 //  1. take the dirty marks;
-//  2. reload Insights when any changed;
-//  3. re-read dirty Agendas into queues and usage;
+//  2. reload the Insights that changed, collecting the Agendas whose match may have changed;
+//  3. re-read those and the dirty Agendas into queues and usage;
 //  4. admit queue heads while Insights have free capacity;
 //  5. refresh Insight statuses (rate-limited).
 func (s *Scheduler) cycle(ctx context.Context) {
 	s.mu.Lock()
-	dirty, all := s.dirtyAgendas, s.dirtyAll
-	s.dirtyAgendas, s.dirtySet, s.dirtyAll = nil, map[types.NamespacedName]bool{}, false
+	dirty, insights, all := s.dirtyAgendas, s.dirtyInsights, s.dirtyAll
+	s.dirtyAgendas, s.dirtySet, s.dirtyInsights, s.dirtyAll = nil, map[types.NamespacedName]bool{}, map[string]bool{}, false
 	s.mu.Unlock()
 
 	if all {
-		if err := s.reloadInsights(ctx); err != nil {
-			s.Log.Error(err, "Reloading Insights failed; retrying")
-			s.markAll()
-			return
-		}
-		keys, err := s.allAgendaKeys(ctx)
+		keys, err := s.rebuildKeys(ctx)
 		if err != nil {
-			s.Log.Error(err, "Listing Agendas failed; retrying")
+			s.Log.Error(err, "Rebuilding from the cache failed; retrying")
 			s.markAll()
 			return
 		}
 		dirty = appendMissing(dirty, keys) // events first: they carry the order of arrival
+	} else {
+		dirty = appendMissing(dirty, s.reloadChanged(ctx, insights))
 	}
 	for _, key := range dirty {
 		s.syncAgenda(ctx, key)
 	}
 	s.admitAll(ctx)
 	s.refreshStatuses(ctx)
+}
+
+// rebuildKeys reloads every Insight and returns every Agenda key, oldest first.
+func (s *Scheduler) rebuildKeys(ctx context.Context) ([]types.NamespacedName, error) {
+	if err := s.reloadInsights(ctx); err != nil {
+		return nil, err
+	}
+	return s.allAgendaKeys(ctx)
+}
+
+// reloadChanged reloads the Insights that changed and returns the Agendas to match again.
+func (s *Scheduler) reloadChanged(ctx context.Context, insights map[string]bool) []types.NamespacedName {
+	var rematch []types.NamespacedName
+	for key := range insights {
+		keys, err := s.reloadInsight(ctx, key)
+		if err != nil {
+			s.Log.Error(err, "Reading Insight failed; retrying", "insight", key)
+			s.markInsight(key)
+			continue
+		}
+		rematch = append(rematch, keys...)
+	}
+	return rematch
 }
 
 func appendMissing(ordered, more []types.NamespacedName) []types.NamespacedName {

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
@@ -13,18 +12,9 @@ import (
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/execution"
 	"github.com/pop-operator/pop/internal/matching"
+	"github.com/pop-operator/pop/internal/metrics"
 	"github.com/pop-operator/pop/internal/queue"
 )
-
-// insightState is one Insight's queue and usage.
-type insightState struct {
-	ins   *popv1.Insight
-	queue queue.Queue
-	// admitted maps admitted, unfinished Agendas to their customer.
-	admitted map[types.NamespacedName]string
-	// statusWritten is when the Insight's status was last written.
-	statusWritten time.Time
-}
 
 // agendaState is what the scheduler knows of one Agenda.
 type agendaState struct {
@@ -43,62 +33,6 @@ type agendaState struct {
 	unjudged bool
 }
 
-func policyOf(ins *popv1.Insight) queue.Policy {
-	p := queue.Policy{Algorithm: string(ins.Spec.Algorithm), Weights: map[string]int32{}}
-	for _, w := range ins.Spec.CustomerWeights {
-		p.Weights[w.Customer] = w.Weight
-	}
-	if a := ins.Spec.Aging; a != nil {
-		p.AgingInterval, p.AgingStep = a.Interval.Duration, a.Step
-	}
-	return p
-}
-
-// reloadInsights refreshes the Insight specs. An Insight whose ordering policy changed gets
-// a new, empty queue: every Agenda is re-read afterwards, which refills it.
-func (s *Scheduler) reloadInsights(ctx context.Context) error {
-	var list popv1.InsightList
-	if err := s.Cache.List(ctx, &list); err != nil {
-		return err
-	}
-	seen := map[string]bool{}
-	for i := range list.Items {
-		ins := &list.Items[i]
-		key := matching.Key(ins)
-		seen[key] = true
-		st, ok := s.insights[key]
-		if !ok || !equality.Semantic.DeepEqual(policyOf(st.ins), policyOf(ins)) {
-			admitted := map[types.NamespacedName]string{}
-			if ok {
-				admitted = st.admitted
-			}
-			st = &insightState{queue: queue.New(policyOf(ins)), admitted: admitted}
-			for _, customer := range admitted {
-				st.queue.Admit(customer)
-			}
-			s.insights[key] = st
-			s.forgetQueued(key)
-		}
-		st.ins = ins
-	}
-	for key, st := range s.insights {
-		if !seen[key] && len(st.admitted) == 0 {
-			delete(s.insights, key)
-			s.forgetQueued(key)
-		}
-	}
-	return nil
-}
-
-// forgetQueued drops pending Agendas' link to an Insight whose queue was replaced.
-func (s *Scheduler) forgetQueued(key string) {
-	for _, a := range s.agendas {
-		if a.insight == key && !a.admitted {
-			a.insight = ""
-		}
-	}
-}
-
 // syncAgenda brings one Agenda's place in the queues in line with the cluster.
 func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 	var ag popv1.Agenda
@@ -114,7 +48,7 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 	}
 	st := s.agendas[key]
 	if st != nil && st.uid != ag.UID { // deleted and re-created under the same name
-		s.drop(key)
+		s.forget(key)
 		st = nil
 	}
 	// Number the Agenda when first seen, in watch order: it keeps its place among Agendas of
@@ -123,6 +57,7 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 	switch {
 	case execution.IsFinished(&ag):
 		s.forget(key)
+		delete(s.seqs, ag.UID) // also when first seen finished, with no state to find it by
 	case meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted):
 		s.trackAdmitted(key, &ag, st)
 	case st != nil && st.admittedByMe && st.rerunID == ag.Status.ObservedRerunID:
@@ -139,26 +74,41 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 	}
 }
 
-// drop forgets an Agenda: out of its queue, and its capacity released if it held any.
+// drop forgets an Agenda: out of its queue, its capacity released if it held any, its
+// admission backoff forgotten.
 func (s *Scheduler) drop(key types.NamespacedName) {
 	st, ok := s.agendas[key]
 	if !ok {
 		return
 	}
 	delete(s.agendas, key)
+	s.forgetRetries(key)
 	ins := s.insights[st.insight]
 	if ins == nil {
 		return
 	}
-	if st.admitted {
-		if _, held := ins.admitted[key]; held {
-			delete(ins.admitted, key)
-			ins.queue.Release(st.customer)
-			admittedGauge(ins).Set(float64(len(ins.admitted)))
+	if !st.admitted {
+		ins.queue.Remove(key.String())
+		return
+	}
+	s.release(st.insight, ins, key, st.customer)
+}
+
+// release frees the capacity an Agenda held; the state of a deleted Insight goes with the
+// last Agenda it admitted.
+func (s *Scheduler) release(insightKey string, ins *insightState, key types.NamespacedName, customer string) {
+	if _, held := ins.admitted[key]; !held {
+		return
+	}
+	delete(ins.admitted, key)
+	ins.queue.Release(customer)
+	if ins.ins == nil {
+		if len(ins.admitted) == 0 {
+			delete(s.insights, insightKey)
 		}
 		return
 	}
-	ins.queue.Remove(key.String())
+	metrics.InsightAdmitted.WithLabelValues(insightKey).Set(float64(len(ins.admitted)))
 }
 
 // forget drops an Agenda that is gone or finished, with its sequence number.
@@ -169,11 +119,12 @@ func (s *Scheduler) forget(key types.NamespacedName) {
 	s.drop(key)
 }
 
-// trackAdmitted counts an admitted Agenda against the Insight that admitted it.
+// trackAdmitted counts an admitted Agenda against the Insight that admitted it, whether
+// that Insight exists or not: one re-created under its name must find it counted.
 func (s *Scheduler) trackAdmitted(key types.NamespacedName, ag *popv1.Agenda, st *agendaState) {
 	insightKey := ag.Status.Insight
 	if st != nil && st.admitted && st.insight == insightKey {
-		st.admittedByMe = false
+		st.admittedByMe = false // counted when it was admitted or first seen
 		return
 	}
 	if st != nil {
@@ -181,10 +132,10 @@ func (s *Scheduler) trackAdmitted(key types.NamespacedName, ag *popv1.Agenda, st
 	}
 	customer := s.customerOf(ag.Namespace)
 	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: customer, admitted: true}
-	ins := s.insights[insightKey]
-	if ins == nil { // admitted by an Insight since deleted: it holds no capacity anywhere
+	if insightKey == "" { // admitted by no Insight the scheduler knows: nothing to count against
 		return
 	}
+	ins := s.usage(insightKey)
 	ins.admitted[key] = customer
 	ins.queue.Admit(customer)
 }
@@ -233,16 +184,6 @@ func queuedSince(ag *popv1.Agenda) time.Time {
 		return c.LastTransitionTime.Time
 	}
 	return ag.CreationTimestamp.Time
-}
-
-func (s *Scheduler) insightList() []*popv1.Insight {
-	out := make([]*popv1.Insight, 0, len(s.insights))
-	for _, st := range s.insights {
-		if st.ins != nil {
-			out = append(out, st.ins)
-		}
-	}
-	return out
 }
 
 func (s *Scheduler) namespaceLabels(name string) map[string]string {

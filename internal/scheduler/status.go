@@ -36,13 +36,15 @@ func (s *Scheduler) refreshStatuses(ctx context.Context) {
 		if equality.Semantic.DeepEqual(st.ins.Status, next) {
 			continue
 		}
-		if err := s.writeInsightStatus(ctx, st.ins, next); err != nil {
+		written, err := s.writeInsightStatus(ctx, st.ins, next)
+		if err != nil {
 			if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 				s.Log.Error(err, "Writing Insight status failed", "insight", key)
 			}
 			continue
 		}
-		st.statusWritten = now
+		// Remember what was written: its echo is ignored (see insightChanged).
+		st.ins, st.statusWritten = written, now
 	}
 }
 
@@ -87,8 +89,10 @@ func (s *Scheduler) oldestPending(insightKey string) *metav1.Time {
 	return &t
 }
 
-func (s *Scheduler) writeInsightStatus(ctx context.Context, ins *popv1.Insight, next popv1.InsightStatus) error {
+// writeInsightStatus patches the status and returns the Insight as the API server stored it.
+func (s *Scheduler) writeInsightStatus(ctx context.Context, ins *popv1.Insight, next popv1.InsightStatus) (*popv1.Insight, error) {
 	patched := ins.DeepCopy()
 	patched.Status = next
-	return s.Client.Status().Patch(ctx, patched, client.MergeFrom(ins), client.FieldOwner(FieldOwner))
+	err := s.Client.Status().Patch(ctx, patched, client.MergeFrom(ins), client.FieldOwner(FieldOwner))
+	return patched, err
 }
