@@ -75,6 +75,13 @@ test-integration: ## Unit tests and the envtest suites (the bridge's against the
 test-e2e: ## End-to-end suite on real Pods (starts the local cluster; root; POP_E2E=0 skips it).
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go test ./test/e2e/ -count=1 -timeout 20m -v
 
+BENCH_SIZE ?= full
+BENCH_OUT ?= $(if $(filter full,$(BENCH_SIZE)),docs/benchmarks,$(POP_CACHE)/bench-$(BENCH_SIZE))
+
+.PHONY: bench
+bench: ## End-to-end benchmark on envtest (BENCH_SIZE=small: ~200 Agendas, minutes; full: issue 13's sizes, ~1 h) into $(BENCH_OUT).
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./test/bench/cmd/popbench -size $(BENCH_SIZE) -out $(BENCH_OUT)
+
 .PHONY: run
 run: manifests ## Install the CRDs into the current kube context and run the manager locally.
 	kubectl apply --server-side -f config/crd/bases

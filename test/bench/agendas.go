@@ -1,0 +1,179 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/test/builders"
+)
+
+// Workers is how many clients create Agendas at once, and the ceiling's worker count.
+const Workers = 64
+
+// PhaseLabel marks every Agenda with its phase, for deleting a phase's Agendas at once.
+const PhaseLabel = "bench.pop.dev/phase"
+
+// Width is the fan-out of the 10-operation shape: split → Width workers → join.
+const Width = 8
+
+// AgendaName is the name of Agenda i of a phase.
+func AgendaName(phase string, i int) string { return fmt.Sprintf("%s-%06d", phase, i) }
+
+// SingleOp is a one-operation Agenda queued in the phase's Insight.
+func SingleOp(phase string, i int) *popv1.Agenda {
+	ag := builders.MakeAgenda(AgendaName(phase, i), CustomerNamespace(i)).
+		Label(PhaseLabel, phase).Op("main", HandlerType, map[string]any{"i": i}).Obj()
+	ag.Spec.Insight = OperatorNamespace + "/" + phase
+	return ag
+}
+
+// FanOut is the 10-operation shape: split, then Width operations that read its output,
+// then join, which reads all of theirs.
+func FanOut(phase string, i int) *popv1.Agenda {
+	w := builders.MakeAgenda(AgendaName(phase, i), CustomerNamespace(i)).Label(PhaseLabel, phase).
+		Op("split", HandlerType, map[string]any{"n": Width, "i": i})
+	parts := make([]string, Width)
+	for k := range Width {
+		w.Op(workName(k), HandlerType, map[string]any{"part": k, "from": "@<split.out::/n>"})
+		parts[k] = "@<" + workName(k) + ".out>"
+	}
+	w.Op("join", HandlerType, map[string]any{"parts": parts})
+	ag := w.Obj()
+	ag.Spec.Insight = OperatorNamespace + "/" + phase
+	return ag
+}
+
+func workName(k int) string { return fmt.Sprintf("w%d", k) }
+
+// Dependencies maps each operation of the FanOut shape to those it waits for.
+func Dependencies() map[string][]string {
+	deps := map[string][]string{"split": nil}
+	var works []string
+	for k := range Width {
+		deps[workName(k)] = []string{"split"}
+		works = append(works, workName(k))
+	}
+	deps["join"] = works
+	return deps
+}
+
+// InsightSpec describes a phase's Insight.
+type InsightSpec struct {
+	Algorithm popv1.SchedulingAlgorithm
+	Capacity  int32
+	Paused    bool
+}
+
+// CreateInsight creates the phase's Insight (named after the phase) in the operator namespace.
+func CreateInsight(ctx context.Context, c client.Client, phase string, s InsightSpec) error {
+	ins := builders.MakeInsight(phase, OperatorNamespace).Algorithm(s.Algorithm).Capacity(s.Capacity).Paused(s.Paused).Obj()
+	return c.Create(ctx, ins)
+}
+
+// PatchInsight changes a phase's Insight.
+func PatchInsight(ctx context.Context, c client.Client, phase string, change func(*popv1.InsightSpec)) error {
+	var ins popv1.Insight
+	if err := c.Get(ctx, client.ObjectKey{Namespace: OperatorNamespace, Name: phase}, &ins); err != nil {
+		return err
+	}
+	before := ins.DeepCopy()
+	change(&ins.Spec)
+	return c.Patch(ctx, &ins, client.MergeFrom(before))
+}
+
+// CreateAll creates Agendas first..first+n-1 of a phase with Workers parallel clients and
+// records each create in the Observer. It returns when the last create returned.
+func CreateAll(ctx context.Context, c client.Client, obs *Observer, first, n int, build func(int) *popv1.Agenda) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		for i := first; i < first+n; i++ {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	for range Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				ag := build(i)
+				if err := createRetrying(ctx, c, ag); err != nil {
+					once.Do(func() { firstErr = fmt.Errorf("creating Agenda %s: %w", ag.Name, err); cancel() })
+					return
+				}
+				obs.Created(ag.Name, time.Now())
+			}
+		}()
+	}
+	wg.Wait()
+	return firstErr
+}
+
+func createRetrying(ctx context.Context, c client.Client, obj client.Object) error {
+	var err error
+	for try := range 5 {
+		if err = c.Create(ctx, obj); err == nil || (try > 0 && apierrors.IsAlreadyExists(err)) {
+			return nil
+		}
+		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+		obj.SetResourceVersion("")
+	}
+	return err
+}
+
+// DeletePhase deletes a phase's Agendas in every customer namespace and waits until none is
+// left, so that the next phase starts from caches without them.
+func DeletePhase(ctx context.Context, c client.Client, phase string) error {
+	var mu sync.Mutex
+	var firstErr error
+	var wg sync.WaitGroup
+	for i := range Customers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := c.DeleteAllOf(ctx, &popv1.Agenda{}, client.InNamespace(CustomerNamespace(i)),
+				client.MatchingLabels{PhaseLabel: phase}, client.PropagationPolicy("Background"))
+			if err != nil {
+				mu.Lock()
+				firstErr = err
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	deadline := time.Now().Add(10 * time.Minute)
+	for time.Now().Before(deadline) {
+		var list popv1.AgendaList
+		if err := c.List(ctx, &list, client.MatchingLabels{PhaseLabel: phase}, client.Limit(1)); err != nil {
+			return err
+		}
+		if len(list.Items) == 0 {
+			return c.Delete(ctx, &popv1.Insight{ObjectMeta: metaName(phase)})
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return fmt.Errorf("phase %s: Agendas still there 10 minutes after their deletion", phase)
+}
+
+func metaName(phase string) metav1.ObjectMeta {
+	return metav1.ObjectMeta{Namespace: OperatorNamespace, Name: phase}
+}

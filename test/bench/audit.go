@@ -1,0 +1,95 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/json"
+	"net/url"
+	"os"
+	"strings"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+)
+
+// Requests counts the manager's API requests of one phase by "resource[/subresource] verb",
+// from the API server's audit log; Conflicts are those refused with 409.
+type Requests struct {
+	ByKindVerb map[string]int `json:"byKindVerb"`
+	Writes     int            `json:"writes"`
+	Reads      int            `json:"reads"`
+	Conflicts  int            `json:"conflicts"`
+}
+
+type auditEvent struct {
+	Stage     string                    `json:"stage"`
+	Verb      string                    `json:"verb"`
+	URI       string                    `json:"requestURI"`
+	User      struct{ Username string } `json:"user"`
+	ObjectRef *struct {
+		Resource    string `json:"resource"`
+		Name        string `json:"name"`
+		Subresource string `json:"subresource"`
+	} `json:"objectRef"`
+	ResponseStatus *struct {
+		Code int `json:"code"`
+	} `json:"responseStatus"`
+}
+
+var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}
+
+// ReadAudit counts the manager's requests in the audit log, by phase (PhaseOf the object's
+// name; for a deletecollection, of the Agenda its label selector names).
+func ReadAudit(path string) (map[string]*Requests, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	out := map[string]*Requests{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		var ev auditEvent
+		if err := json.Unmarshal(sc.Bytes(), &ev); err != nil || ev.Stage != "ResponseComplete" ||
+			ev.User.Username != ManagerUser || ev.ObjectRef == nil {
+			continue
+		}
+		phase := PhaseOf(ev.ObjectRef.Name)
+		if ev.ObjectRef.Name == "" {
+			phase = phaseOfSelector(ev.URI)
+		}
+		r := out[phase]
+		if r == nil {
+			r = &Requests{ByKindVerb: map[string]int{}}
+			out[phase] = r
+		}
+		kind := ev.ObjectRef.Resource
+		if ev.ObjectRef.Subresource != "" {
+			kind += "/" + ev.ObjectRef.Subresource
+		}
+		r.ByKindVerb[kind+" "+ev.Verb]++
+		if writeVerbs[ev.Verb] {
+			r.Writes++
+		} else {
+			r.Reads++
+		}
+		if ev.ResponseStatus != nil && ev.ResponseStatus.Code == 409 {
+			r.Conflicts++
+		}
+	}
+	return out, sc.Err()
+}
+
+// phaseOfSelector finds the phase of a collection request from its pop.dev/agenda=<name>
+// label selector; "" (cluster-wide) otherwise.
+func phaseOfSelector(uri string) string {
+	u, err := url.Parse(uri)
+	if err != nil {
+		return ""
+	}
+	for _, term := range strings.Split(u.Query().Get("labelSelector"), ",") {
+		if k, v, ok := strings.Cut(term, "="); ok && k == popv1.AgendaLabel {
+			return PhaseOf(v)
+		}
+	}
+	return ""
+}

@@ -1,0 +1,173 @@
+// Command popbench is POP's end-to-end benchmark (`make bench`, issue 13): it starts envtest,
+// measures the API server's write ceiling, then runs the manager binary as its own process
+// against it, with a simulated kubelet in this process, and writes results.json, results.md
+// and PNG plots into -out.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/test/bench"
+)
+
+func main() {
+	size := flag.String("size", "full", "benchmark size: small (CI, a few minutes) or full (issue 13's sizes)")
+	out := flag.String("out", "", "folder for results.json, results.md, plots and profiles (default: a temporary folder)")
+	only := flag.String("phases", "", "comma-separated phases to run (idle,tp1,tp10,drain,load,mem,pend); all when empty")
+	flag.Parse()
+	if err := run(*size, *out, *only); err != nil {
+		fmt.Fprintln(os.Stderr, "popbench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(size, out, only string) error {
+	sizes, err := bench.SizesFor(size)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer cancel()
+	scratch, err := os.MkdirTemp("", "popbench-")
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		out = filepath.Join(scratch, "out")
+	}
+	logf := func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
+	}
+	want := func(phase string) bool { return only == "" || strings.Contains(","+only+",", ","+phase+",") }
+
+	r := &bench.Runner{Dir: scratch, Sizes: sizes, Log: logf}
+	r.Result = bench.Result{Command: command(size), Size: size, Started: time.Now(), Commit: commit(), Machine: machine()}
+	logf("scratch folder %s; building the manager", scratch)
+	bin, err := bench.BuildManager(ctx, scratch)
+	if err != nil {
+		return err
+	}
+	if r.Env, err = bench.StartEnv(scratch); err != nil {
+		return err
+	}
+	defer func() { _ = r.Env.Stop() }()
+	if err := r.Env.Seed(ctx); err != nil {
+		return err
+	}
+	if want("ceiling") || want("tp1") || want("tp10") {
+		if err := r.Ceilings(ctx); err != nil {
+			return err
+		}
+	}
+	r.Sim = bench.NewSim(ctx, r.Env.Client, 32)
+	r.Obs = bench.NewObserver(r.Sim.OnPod)
+	r.Sim.Obs = r.Obs
+	if err := r.Obs.Start(ctx, r.Env); err != nil {
+		return err
+	}
+	if r.Mgr, err = bench.StartManager(ctx, bin, r.Env.ManagerKubecfg, scratch); err != nil {
+		return err
+	}
+	logf("manager running (pid %d, log %s)", r.Mgr.Cmd.Process.Pid, r.Mgr.Log)
+	if err := phases(ctx, r, want); err != nil {
+		r.Mgr.Stop()
+		return err
+	}
+	return finish(r, out, logf)
+}
+
+func phases(ctx context.Context, r *bench.Runner, want func(string) bool) error {
+	s := r.Sizes
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"idle", func() error { return r.Idle(ctx) }},
+		{"tp1", func() error { return r.Throughput(ctx, "tp1", "single-op", s.Single, bench.SingleOp) }},
+		{"tp10", func() error { return r.Throughput(ctx, "tp10", "10-op", s.Fan, bench.FanOut) }},
+		{"drain", func() error {
+			for _, n := range s.Drains {
+				for _, algo := range []popv1.SchedulingAlgorithm{popv1.FIFO, popv1.Fairness} {
+					if err := r.Drain(ctx, algo, n); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}},
+		{"load", func() error { return r.Loaded(ctx) }},
+		{"mem", func() error { return r.Memory(ctx) }},
+		{"pend", func() error { return r.Pending(ctx) }},
+	}
+	for _, st := range steps {
+		if !want(st.name) {
+			continue
+		}
+		if err := st.run(); err != nil {
+			return fmt.Errorf("phase %s: %w", st.name, err)
+		}
+	}
+	return nil
+}
+
+// finish stops the manager, reads the audit log and writes the results.
+func finish(r *bench.Runner, out string, logf func(string, ...any)) error {
+	res := &r.Result
+	res.ByMethod, _ = r.Mgr.RequestsByMethod()
+	rss, hwm := r.Mgr.RSS()
+	res.Manager = map[string]float64{"cpuSeconds": r.Mgr.CPUSeconds(), "peakRSSMB": float64(hwm) / (1 << 20), "finalRSSMB": float64(rss) / (1 << 20)}
+	r.Mgr.Stop()
+	logf("reading the audit log")
+	byPhase, err := bench.ReadAudit(r.Env.AuditLog)
+	if err != nil {
+		return err
+	}
+	for _, p := range res.Phases {
+		p.Requests = byPhase[p.Name]
+	}
+	res.ProfileTops()
+	if err := res.Write(out); err != nil {
+		return err
+	}
+	fmt.Println(res.Markdown())
+	logf("results in %s", out)
+	return nil
+}
+
+func command(size string) string {
+	if size == "full" {
+		return "make bench"
+	}
+	return "make bench BENCH_SIZE=" + size
+}
+
+func commit() string {
+	raw, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(raw))
+}
+
+func machine() string {
+	model := ""
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%d cores (%s), %s/%s, %s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH, runtime.Version())
+}

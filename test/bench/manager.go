@@ -1,0 +1,246 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pop-operator/pop/test/framework"
+)
+
+// Manager is the manager binary running as a child process with its default flags; only its
+// listen addresses are chosen (free loopback ports) and its kubeconfig given.
+type Manager struct {
+	Cmd         *exec.Cmd
+	MetricsAddr string
+	ProbeAddr   string
+	PprofAddr   string
+	Log         string
+
+	mu      sync.Mutex
+	peakRSS int64 // bytes, since the last ResetPeak
+	stop    chan struct{}
+}
+
+// BuildManager builds ./cmd/manager into dir, with testdata/manager_pprof.go overlaid into
+// package main so that the bench can take CPU and heap profiles of the very process it
+// measures. Nothing else of the binary differs from `make build`.
+func BuildManager(ctx context.Context, dir string) (string, error) {
+	root := framework.RepoRoot()
+	overlay := map[string]map[string]string{"Replace": {
+		filepath.Join(root, "cmd", "manager", "zz_bench_pprof.go"): filepath.Join(root, "test", "bench", "testdata", "manager_pprof.go"),
+	}}
+	raw, err := json.Marshal(overlay)
+	if err != nil {
+		return "", err
+	}
+	ov := filepath.Join(dir, "overlay.json")
+	if err := os.WriteFile(ov, raw, 0o644); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "manager")
+	cmd := exec.CommandContext(ctx, "go", "build", "-overlay", ov, "-o", bin, "./cmd/manager")
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("building the manager: %w\n%s", err, out)
+	}
+	return bin, nil
+}
+
+// StartManager runs bin against the kubeconfig and waits until it is ready.
+func StartManager(ctx context.Context, bin, kubeconfig, dir string) (*Manager, error) {
+	m := &Manager{MetricsAddr: freeAddr(), ProbeAddr: freeAddr(), PprofAddr: freeAddr(),
+		Log: filepath.Join(dir, "manager.log"), stop: make(chan struct{})}
+	logf, err := os.Create(m.Log)
+	if err != nil {
+		return nil, err
+	}
+	m.Cmd = exec.Command(bin, "--metrics-bind-address="+m.MetricsAddr, "--health-probe-bind-address="+m.ProbeAddr)
+	m.Cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "POD_NAMESPACE="+OperatorNamespace, "POP_BENCH_PPROF="+m.PprofAddr)
+	m.Cmd.Stdout, m.Cmd.Stderr = logf, logf
+	if err := m.Cmd.Start(); err != nil {
+		return nil, err
+	}
+	go m.sample()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + m.ProbeAddr + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return m, nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m.Stop()
+	return nil, fmt.Errorf("the manager was not ready within 60s; see %s", m.Log)
+}
+
+func freeAddr() string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// Stop ends the manager (SIGTERM, then SIGKILL after 10 s).
+func (m *Manager) Stop() {
+	close(m.stop)
+	_ = m.Cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { _ = m.Cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = m.Cmd.Process.Kill()
+		<-done
+	}
+}
+
+// CPUSeconds is the manager's user+system CPU time so far, from /proc.
+func (m *Manager) CPUSeconds() float64 { return cpuSeconds(m.Cmd.Process.Pid) }
+
+func cpuSeconds(pid int) float64 {
+	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may hold spaces) start at state, field 3.
+	f := strings.Fields(string(raw[strings.LastIndexByte(string(raw), ')')+2:]))
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ is 100 on Linux
+}
+
+// RSS returns the manager's resident set now and its lifetime peak (VmHWM), in bytes.
+func (m *Manager) RSS() (now, peak int64) { return procStatus(m.Cmd.Process.Pid) }
+
+func procStatus(pid int) (rss, hwm int64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, _ := strings.Cut(sc.Text(), ":")
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch k {
+		case "VmRSS":
+			rss = kb << 10
+		case "VmHWM":
+			hwm = kb << 10
+		}
+	}
+	return rss, hwm
+}
+
+func (m *Manager) sample() {
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			rss, _ := m.RSS()
+			m.mu.Lock()
+			m.peakRSS = max(m.peakRSS, rss)
+			m.mu.Unlock()
+		}
+	}
+}
+
+// PeakSinceReset is the highest RSS sampled (every 100 ms) since the last ResetPeak.
+func (m *Manager) PeakSinceReset() int64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.peakRSS
+}
+
+// ResetPeak starts a new peak RSS window at the current RSS.
+func (m *Manager) ResetPeak() {
+	rss, _ := m.RSS()
+	m.mu.Lock()
+	m.peakRSS = rss
+	m.mu.Unlock()
+}
+
+// RequestsByMethod scrapes rest_client_requests_total from the manager's /metrics, summed
+// over codes and hosts: its client's requests by HTTP method.
+func (m *Manager) RequestsByMethod() (map[string]float64, error) {
+	resp, err := http.Get("http://" + m.MetricsAddr + "/metrics")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	out := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, "rest_client_requests_total{") {
+			continue
+		}
+		i := strings.Index(line, `method="`)
+		j := strings.LastIndexByte(line, ' ')
+		if i < 0 || j < 0 {
+			continue
+		}
+		method := line[i+8:]
+		method = method[:strings.IndexByte(method, '"')]
+		v, _ := strconv.ParseFloat(line[j+1:], 64)
+		out[method] += v
+	}
+	return out, sc.Err()
+}
+
+// StartCPUProfile starts a CPU profile of the manager.
+func (m *Manager) StartCPUProfile() error {
+	resp, err := http.Get("http://" + m.PprofAddr + "/cpu/start")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("starting the CPU profile: %s", resp.Status)
+	}
+	return nil
+}
+
+// StopCPUProfile ends the CPU profile and writes it to path.
+func (m *Manager) StopCPUProfile(path string) error { return m.fetch("/cpu/stop", path) }
+
+// HeapProfile writes a heap profile (after a GC) to path.
+func (m *Manager) HeapProfile(path string) error { return m.fetch("/heap", path) }
+
+func (m *Manager) fetch(endpoint, path string) error {
+	resp, err := http.Get("http://" + m.PprofAddr + endpoint)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", endpoint, resp.Status)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
