@@ -54,11 +54,15 @@ type Operation struct {
 	// +optional
 	Retries *int32 `json:"retries,omitempty"`
 
-	// timeout overrides the HandlerType's limit on one attempt.
+	// timeout overrides the HandlerType's limit on one attempt; at least 1s (a Pod's
+	// activeDeadlineSeconds counts whole seconds, and 0 is refused).
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="must be at least 1s: a Pod's activeDeadlineSeconds counts whole seconds"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 
-	// resources override the HandlerType's container resources for this operation.
+	// resources override the HandlerType's container resources for this operation; no
+	// request may exceed its limit (the webhook checks: a CEL rule over 1,000 operations'
+	// maps costs more than the API server allows).
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
 }

@@ -102,7 +102,11 @@ type HandlerTypeSpec struct {
 	Env []corev1.EnvVar `json:"env,omitempty"`
 
 	// resources are the handler container's requests and limits: handlers control their
-	// CPU requirements. An Agenda operation may override them.
+	// CPU requirements. An Agenda operation may override them. The cpu and memory requests
+	// may not exceed their limits (a rule over every resource name costs more than the API
+	// server allows; the API server refuses the Pods of any other).
+	// +kubebuilder:validation:XValidation:rule="!has(self.requests) || !has(self.limits) || !('cpu' in self.requests) || !('cpu' in self.limits) || quantity(string(self.requests['cpu'])).compareTo(quantity(string(self.limits['cpu']))) <= 0",message="requests must not exceed limits: cpu"
+	// +kubebuilder:validation:XValidation:rule="!has(self.requests) || !has(self.limits) || !('memory' in self.requests) || !('memory' in self.limits) || quantity(string(self.requests['memory'])).compareTo(quantity(string(self.limits['memory']))) <= 0",message="requests must not exceed limits: memory"
 	// +optional
 	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
 
@@ -128,7 +132,9 @@ type HandlerTypeSpec struct {
 	Affinity *corev1.Affinity `json:"affinity,omitempty"`
 
 	// timeout is the default limit on one attempt of an operation of this type, from its
-	// Pod's creation; none when empty. An Agenda operation may override it.
+	// Pod's creation; none when empty, else at least 1s (a Pod's activeDeadlineSeconds
+	// counts whole seconds, and 0 is refused). An Agenda operation may override it.
+	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="must be at least 1s: a Pod's activeDeadlineSeconds counts whole seconds"
 	// +optional
 	Timeout *metav1.Duration `json:"timeout,omitempty"`
 

@@ -73,7 +73,8 @@ EOF
 # mode) reach it there, since this cluster has no kube-proxy for the service IP.
 make_bridge() {
   ip link show "$BRIDGE" >/dev/null 2>&1 || ip link add "$BRIDGE" type bridge
-  ip addr show dev "$BRIDGE" | grep -q "inet $BRIDGE_IP/" || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
+  # Not `ip addr | grep -q`: under pipefail grep's early exit fails the pipeline (SIGPIPE).
+  [[ $(ip -4 -o addr show dev "$BRIDGE") == *"inet $BRIDGE_IP/"* ]] || ip addr add "$BRIDGE_IP/24" dev "$BRIDGE"
   ip link set "$BRIDGE" up
 }
 
@@ -133,9 +134,11 @@ state = "$RUN/containerd/state"
     bin_dir = "/usr/lib/cni"
     conf_dir = "$RUN/cni/net.d"
 EOF
+  # isDefaultGateway: Pods route everything but their own subnet to the host, which is how
+  # they reach the kubernetes Service address (route_kubernetes_service).
   cat >"$RUN/cni/net.d/10-pop.conflist" <<EOF
 {"cniVersion": "1.0.0", "name": "pop", "plugins": [
-  {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "ipMasq": false,
+  {"type": "bridge", "bridge": "$BRIDGE", "isGateway": true, "isDefaultGateway": true, "ipMasq": false,
    "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.244.0.0/24"}]]}}]}
 EOF
   start containerd containerd --config "$RUN/containerd/config.toml"

@@ -4,7 +4,9 @@ package webhooks
 
 import (
 	"context"
+	"sort"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -26,19 +28,19 @@ func SetupAgendaWebhook(mgr ctrl.Manager) error {
 	return ctrl.NewWebhookManagedBy(mgr, &popv1.Agenda{}).WithValidator(&AgendaValidator{}).Complete()
 }
 
-// ValidateCreate rejects an Agenda whose graph is invalid.
+// ValidateCreate rejects an Agenda whose graph is invalid or whose requests exceed limits.
 func (v *AgendaValidator) ValidateCreate(_ context.Context, ag *popv1.Agenda) (admission.Warnings, error) {
-	return nil, invalid(ag, validateGraph(ag))
+	return nil, invalid(ag, validateSpec(ag))
 }
 
-// ValidateUpdate judges the graph only when what it is built from changed, so that an
+// ValidateUpdate judges the spec only when what validateSpec reads changed, so that an
 // Agenda stored under older rules can still be cancelled, relabelled or freed of a
 // finalizer. It also refuses to change the operations or params of an Agenda that has been
 // admitted and not finished: Pods already run from them.
 func (v *AgendaValidator) ValidateUpdate(_ context.Context, old, ag *popv1.Agenda) (admission.Warnings, error) {
 	var errs field.ErrorList
-	if graphInputsChanged(old, ag) {
-		errs = validateGraph(ag)
+	if validatedFieldsChanged(old, ag) {
+		errs = validateSpec(ag)
 	}
 	if running(old) {
 		if !equality.Semantic.DeepEqual(old.Spec.Operations, ag.Spec.Operations) {
@@ -58,14 +60,39 @@ func (v *AgendaValidator) ValidateDelete(context.Context, *popv1.Agenda) (admiss
 	return nil, nil
 }
 
-func validateGraph(ag *popv1.Agenda) field.ErrorList {
+// validateSpec checks what needs Go: the graph, and operation resources whose requests
+// exceed their limits (every Pod would be refused; a CEL rule over 1,000 operations' maps
+// costs more than the API server allows).
+func validateSpec(ag *popv1.Agenda) field.ErrorList {
 	_, errs := dag.Build(&ag.Spec)
+	for i, op := range ag.Spec.Operations {
+		if op.Resources != nil {
+			errs = append(errs, validateRequests(op.Resources, field.NewPath("spec", "operations").Index(i).Child("resources"))...)
+		}
+	}
 	return errs
 }
 
-// graphInputsChanged reports whether an update touches what dag.Build reads: the
+func validateRequests(res *corev1.ResourceRequirements, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := make([]string, 0, len(res.Requests))
+	for name := range res.Requests {
+		names = append(names, string(name))
+	}
+	sort.Strings(names) // one order for the same mistakes
+	for _, name := range names {
+		request := res.Requests[corev1.ResourceName(name)]
+		if limit, ok := res.Limits[corev1.ResourceName(name)]; ok && request.Cmp(limit) > 0 {
+			errs = append(errs, field.Invalid(path.Child("requests").Key(name), request.String(),
+				"requests must not exceed limits (limit "+limit.String()+")"))
+		}
+	}
+	return errs
+}
+
+// validatedFieldsChanged reports whether an update touches what validateSpec reads: the
 // operations, the params and the rerun request.
-func graphInputsChanged(old, ag *popv1.Agenda) bool {
+func validatedFieldsChanged(old, ag *popv1.Agenda) bool {
 	return !equality.Semantic.DeepEqual(old.Spec.Operations, ag.Spec.Operations) ||
 		!equality.Semantic.DeepEqual(old.Spec.Params, ag.Spec.Params) ||
 		!equality.Semantic.DeepEqual(old.Spec.Rerun, ag.Spec.Rerun)
