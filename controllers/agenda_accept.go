@@ -21,12 +21,19 @@ import (
 
 // acceptance is what an accepted Agenda runs with.
 type acceptance struct {
-	graph    *dag.Graph
+	graph *dag.Graph
+	// handlers are the specs of the HandlerTypes found, Ready or not: a Pod already running
+	// is judged by its HandlerType's spec even when no new one may start.
 	handlers map[string]*popv1.HandlerTypeSpec
+	// unavailable maps each type whose HandlerType is missing or not Ready to why.
+	unavailable map[string]string
 }
 
 // accept validates the Agenda and finds its HandlerTypes, recording the verdict in the
-// Accepted condition. It returns nil when the Agenda cannot run (yet).
+// Accepted condition. It returns nil when the Agenda cannot run (yet). An Agenda already
+// running goes on with HandlerTypes missing: its Pods are still watched, cancel and
+// timeouts honoured, and only new attempts of the missing types wait (the planner bounds
+// the wait); run records the verdict with the plan.
 func (r *AgendaReconciler) accept(ctx context.Context, ag *popv1.Agenda) (*acceptance, error) {
 	g, errs := r.graphs.build(ag)
 	if len(errs) > 0 {
@@ -35,16 +42,20 @@ func (r *AgendaReconciler) accept(ctx context.Context, ag *popv1.Agenda) (*accep
 		execution.SetCondition(&st, ag.Generation, popv1.AgendaAccepted, false, popv1.ReasonInvalidSpec, errs.ToAggregate().Error())
 		return nil, r.writeStatus(ctx, ag, st)
 	}
-	handlers, problems, err := r.findHandlers(ctx, ag)
+	handlers, unavailable, err := r.findHandlers(ctx, ag)
 	if err != nil {
 		return nil, err
 	}
-	if len(problems) > 0 {
+	acc := &acceptance{graph: g, handlers: handlers, unavailable: unavailable}
+	if running(ag) {
+		return acc, nil
+	}
+	if len(unavailable) > 0 {
 		st := *ag.Status.DeepCopy()
 		if st.Phase == "" || st.Phase == popv1.PhaseInvalid {
 			st.Phase = popv1.PhasePending
 		}
-		execution.SetCondition(&st, ag.Generation, popv1.AgendaAccepted, false, popv1.ReasonHandlerTypeMissing, strings.Join(problems, "; "))
+		acc.setAccepted(&st, ag.Generation)
 		return nil, r.writeStatus(ctx, ag, st)
 	}
 	if c := meta.FindStatusCondition(ag.Status.Conditions, popv1.AgendaAccepted); c == nil ||
@@ -53,35 +64,63 @@ func (r *AgendaReconciler) accept(ctx context.Context, ag *popv1.Agenda) (*accep
 		if st.Phase == "" || st.Phase == popv1.PhaseInvalid {
 			st.Phase = popv1.PhasePending
 		}
-		execution.SetCondition(&st, ag.Generation, popv1.AgendaAccepted, true, popv1.ReasonValid, "spec is valid and every HandlerType exists")
+		acc.setAccepted(&st, ag.Generation)
 		if err := r.writeStatus(ctx, ag, st); err != nil {
 			return nil, err
 		}
 	}
-	return &acceptance{graph: g, handlers: handlers}, nil
+	return acc, nil
+}
+
+// running reports an Agenda admitted and not finished: it holds capacity, so it must be
+// able to end whatever happens to its HandlerTypes.
+func running(ag *popv1.Agenda) bool {
+	return meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) && !execution.IsFinished(ag)
+}
+
+// setAccepted records the verdict on the HandlerTypes in the Accepted condition.
+func (a *acceptance) setAccepted(st *popv1.AgendaStatus, generation int64) {
+	if len(a.unavailable) == 0 {
+		execution.SetCondition(st, generation, popv1.AgendaAccepted, true, popv1.ReasonValid, "spec is valid and every HandlerType exists")
+		return
+	}
+	problems := make([]string, 0, len(a.unavailable))
+	for _, typ := range sortedKeys(a.unavailable) {
+		problems = append(problems, a.unavailable[typ])
+	}
+	execution.SetCondition(st, generation, popv1.AgendaAccepted, false, popv1.ReasonHandlerTypeMissing, strings.Join(problems, "; "))
 }
 
 // findHandlers looks each operation type up in the Agenda's namespace, then in the
-// operator's. problems lists the types that are missing or not Ready.
-func (r *AgendaReconciler) findHandlers(ctx context.Context, ag *popv1.Agenda) (map[string]*popv1.HandlerTypeSpec, []string, error) {
+// operator's. unavailable maps the types that are missing or not Ready to why.
+func (r *AgendaReconciler) findHandlers(ctx context.Context, ag *popv1.Agenda) (map[string]*popv1.HandlerTypeSpec, map[string]string, error) {
 	handlers := map[string]*popv1.HandlerTypeSpec{}
-	var problems []string
+	unavailable := map[string]string{}
 	for _, typ := range operationTypes(ag) {
 		ht, err := r.getHandlerType(ctx, ag.Namespace, typ)
 		if err != nil {
 			return nil, nil, err
 		}
-		switch {
-		case ht == nil:
-			problems = append(problems, fmt.Sprintf("HandlerType %q not found in namespace %q or %q", typ, ag.Namespace, r.OperatorNamespace))
-		case meta.IsStatusConditionFalse(ht.Status.Conditions, popv1.HandlerTypeReady):
+		if ht == nil {
+			unavailable[typ] = fmt.Sprintf("HandlerType %q not found in namespace %q or %q", typ, ag.Namespace, r.OperatorNamespace)
+			continue
+		}
+		handlers[typ] = &ht.Spec
+		if meta.IsStatusConditionFalse(ht.Status.Conditions, popv1.HandlerTypeReady) {
 			c := meta.FindStatusCondition(ht.Status.Conditions, popv1.HandlerTypeReady)
-			problems = append(problems, fmt.Sprintf("HandlerType %s/%s is not Ready: %s", ht.Namespace, ht.Name, c.Message))
-		default:
-			handlers[typ] = &ht.Spec
+			unavailable[typ] = fmt.Sprintf("HandlerType %s/%s is not Ready: %s", ht.Namespace, ht.Name, c.Message)
 		}
 	}
-	return handlers, problems, nil
+	return handlers, unavailable, nil
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // getHandlerType reads from the cache first; a HandlerType the cache lacks is looked for

@@ -35,7 +35,10 @@ type AgendaReconciler struct {
 	Clock     clock.PassiveClock
 	// OperatorNamespace holds the cluster-wide default HandlerTypes.
 	OperatorNamespace string
-	graphs            graphCache
+	// LaunchWait bounds how long a ready operation may be kept from starting (HandlerType
+	// unavailable, Pod refused for a reason that may pass); execution.DefaultLaunchWait if 0.
+	LaunchWait time.Duration
+	graphs     graphCache
 	// written maps an Agenda's key to this controller's last status write (writtenVersion).
 	// A cached copy with another version may predate that write, so it is re-read from the
 	// API server instead of being acted on and refused as stale. Keyed by name, not UID, so
@@ -58,11 +61,13 @@ type writtenVersion struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile moves one Agenda forward. Steps:
-//  1. a finished Agenda past its TTL is deleted;
-//  2. the spec is validated and its HandlerTypes found (Accepted);
-//  3. a requested rerun of a finished Agenda resets it and sends it back to its queue;
-//  4. an Agenda not admitted waits for the scheduler;
-//  5. an admitted one is planned from its Pods, and the plan carried out: Pods deleted and
+//  1. an Agenda being deleted (a finalizer holds it) before it finished is stopped;
+//  2. a finished Agenda past its TTL is deleted;
+//  3. a cancelled Agenda not admitted ends, valid or not;
+//  4. the spec is validated and its HandlerTypes found (Accepted);
+//  5. a requested rerun of a finished Agenda resets it and sends it back to its queue;
+//  6. an Agenda not admitted waits for the scheduler;
+//  7. an admitted one is planned from its Pods, and the plan carried out: Pods deleted and
 //     created first, then one status write.
 func (r *AgendaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	// One key for the Agenda in every component's logs: "agenda": "namespace/name".
@@ -80,12 +85,16 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ag.DeletionTimestamp.IsZero() {
-		return ctrl.Result{}, nil
+		return r.stopDeleted(ctx, &ag)
 	}
 	if expired, wait := r.ttlExpired(&ag); expired {
 		return ctrl.Result{}, r.deleteExpired(ctx, &ag)
 	} else if wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	admitted := meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted)
+	if ag.Spec.Cancel && !admitted && !execution.IsFinished(&ag) {
+		return ctrl.Result{}, r.writeStatus(ctx, &ag, execution.CancelPending(&ag, r.now()))
 	}
 	accepted, err := r.accept(ctx, &ag)
 	if err != nil || accepted == nil {
@@ -94,13 +103,32 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if execution.RerunPending(&ag) && execution.IsFinished(&ag) {
 		return ctrl.Result{}, r.rerun(ctx, &ag, accepted)
 	}
-	if !meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) {
-		if ag.Spec.Cancel && !execution.IsFinished(&ag) {
-			return ctrl.Result{}, r.writeStatus(ctx, &ag, execution.CancelPending(&ag, r.now()))
-		}
+	if !admitted {
 		return ctrl.Result{}, r.writeStatus(ctx, &ag, r.waitingStatus(&ag))
 	}
 	return r.run(ctx, &ag, accepted)
+}
+
+// stopDeleted ends an Agenda deleted before it finished, which a finalizer (the AWS
+// bridge's) keeps for a while: its Pods are stopped and its status says it ended, which is
+// what releases its Insight's capacity (the scheduler counts from status). The finalizer's
+// owner does the rest; the Pods' owner reference removes what remains.
+func (r *AgendaReconciler) stopDeleted(ctx context.Context, ag *popv1.Agenda) (ctrl.Result, error) {
+	if execution.IsFinished(ag) {
+		return ctrl.Result{}, nil
+	}
+	logf.FromContext(ctx).Info("Stopping Agenda: it is being deleted")
+	g, errs := r.graphs.build(ag)
+	if !meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) || len(errs) > 0 {
+		st := execution.EndWithoutRunning(ag, popv1.ReasonDeleted, "the Agenda is being deleted", r.now())
+		return ctrl.Result{}, r.writeStatus(ctx, ag, st)
+	}
+	handlers, unavailable, err := r.findHandlers(ctx, ag)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	// The planner stops every operation of an Agenda being deleted and deletes its Pods.
+	return r.run(ctx, ag, &acceptance{graph: g, handlers: handlers, unavailable: unavailable})
 }
 
 // get reads an Agenda from the cache, or from the API server when the cached copy is not

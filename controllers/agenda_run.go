@@ -31,20 +31,20 @@ func (r *AgendaReconciler) run(ctx context.Context, ag *popv1.Agenda, acc *accep
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	plan := execution.Decide(execution.Observed{
+	obs := execution.Observed{
 		Agenda: ag, Graph: acc.graph, Handlers: acc.handlers, Pods: pods, Customer: customer, Now: r.now(),
-	})
+		Unavailable: acc.unavailable, LaunchWait: r.LaunchWait,
+	}
+	plan := execution.Decide(obs)
 	if err := r.deletePods(ctx, ag.Namespace, plan.Delete); err != nil {
 		return ctrl.Result{}, err
 	}
-	launchErr := r.launch(ctx, ag, acc, plan.Launch, customer, &plan.Status)
+	execution.Refuse(obs, &plan, r.launch(ctx, ag, acc, plan.Launch, customer))
+	acc.setAccepted(&plan.Status, ag.Generation)
 	r.recordTransitions(ctx, ag, &plan.Status)
 	plan.Status.ObservedGeneration = ag.Generation
 	if err := r.writeStatus(ctx, ag, plan.Status); err != nil {
 		return ctrl.Result{}, err
-	}
-	if launchErr != nil {
-		return ctrl.Result{}, launchErr // retried with the controller's backoff
 	}
 	// Only once the final status is stored: a Pod deleted earlier would look, to a
 	// reconcile reading the old status, like an attempt lost mid-run.
@@ -120,33 +120,48 @@ func (r *AgendaReconciler) deletePods(ctx context.Context, namespace string, nam
 	return nil
 }
 
-// launch creates the Pods of the attempts the plan starts. A Pod that already exists is
-// the same attempt (names are deterministic), created by an earlier pass. A Pod the API
-// server refuses (quota, a service account not created yet) is not an attempt: the
-// operation goes back to Waiting with the reason in its message, and the pass is retried.
+// launch creates the Pods of the attempts the plan starts and returns those the API server
+// refused (execution.Refuse says what becomes of them). A Pod that already exists is the same
+// attempt (names are deterministic), created by an earlier pass.
 func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *acceptance, launches []execution.Launch,
-	customer string, st *popv1.AgendaStatus) error {
+	customer string) []execution.Refusal {
 	priorityClass, err := r.priorityClassOf(ctx, ag)
-	if err != nil {
-		return err
-	}
-	var firstErr error
+	var refusals []execution.Refusal
 	for _, l := range launches {
+		if err != nil { // no Pod is built without the Insight's priority class: try again
+			refusals = append(refusals, execution.Refusal{Index: l.Index, Message: "reading the Insight: " + err.Error()})
+			continue
+		}
 		op := &ag.Spec.Operations[l.Index]
 		pod := podspec.Build(podspec.Input{
 			Agenda: ag, Operation: op, Handler: acc.handlers[op.Type], Attempt: l.Attempt,
 			Payload: l.Payload, Customer: customer, PriorityClassName: priorityClass,
 		})
 		err := r.Client.Create(ctx, pod, client.FieldOwner(AgendaFieldOwner))
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			err = fmt.Errorf("creating Pod %s for operation %s: %w", pod.Name, op.Name, err)
-			execution.Unlaunch(st, l.Index, err.Error())
-			if firstErr == nil {
-				firstErr = err
-			}
+		if err == nil || apierrors.IsAlreadyExists(err) {
+			continue
 		}
+		permanent := permanentRefusal(err)
+		logf.FromContext(ctx).Info("Pod creation refused", "operation", op.Name, "attempt", l.Attempt, "pod", pod.Name,
+			"permanent", permanent, "message", err.Error())
+		refusals = append(refusals, execution.Refusal{Index: l.Index, Message: err.Error(), Permanent: permanent})
 	}
-	return firstErr
+	return refusals
+}
+
+// permanentRefusal says whether the API server would refuse the same Pod again: invalid
+// (422: a deadline of 0, requests above limits), too large (413), malformed (400), or
+// forbidden by policy (403: a LimitRange, Pod Security, a missing PriorityClass or
+// ServiceAccount, a terminating namespace). An exceeded quota may free up, and any other
+// error (a timeout, 429, 5xx) may pass: those are tried again for the launch wait.
+func permanentRefusal(err error) bool {
+	switch {
+	case apierrors.IsForbidden(err):
+		return !strings.Contains(err.Error(), "quota")
+	case apierrors.IsInvalid(err), apierrors.IsRequestEntityTooLargeError(err), apierrors.IsBadRequest(err):
+		return true
+	}
+	return false
 }
 
 // priorityClassOf returns the priorityClassName of the Insight that admitted the Agenda.

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -13,23 +12,25 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/execution"
 )
 
 // SetupWithManager registers the controller: Agendas, the Pods they own, and the
-// HandlerTypes that waiting Agendas need.
+// HandlerTypes their operations need.
 func (r *AgendaReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&popv1.Agenda{}).
 		Owns(&corev1.Pod{}).
-		Watches(&popv1.HandlerType{}, handler.EnqueueRequestsFromMapFunc(r.agendasWaitingFor)).
+		Watches(&popv1.HandlerType{}, handler.EnqueueRequestsFromMapFunc(r.agendasUsing)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Named("agenda").
 		Complete(r)
 }
 
-// agendasWaitingFor maps a HandlerType event to the Agendas not yet accepted that it may
-// unblock: those of its namespace, or of every namespace for the operator's defaults.
-func (r *AgendaReconciler) agendasWaitingFor(ctx context.Context, obj client.Object) []reconcile.Request {
+// agendasUsing maps a HandlerType event to the unfinished Agendas with an operation of its
+// type: those of its namespace, or of every namespace for the operator's defaults. Those
+// waiting to be accepted may now run; running ones may start the attempts they held.
+func (r *AgendaReconciler) agendasUsing(ctx context.Context, obj client.Object) []reconcile.Request {
 	var list popv1.AgendaList
 	var opts []client.ListOption
 	if obj.GetNamespace() != r.OperatorNamespace {
@@ -42,7 +43,7 @@ func (r *AgendaReconciler) agendasWaitingFor(ctx context.Context, obj client.Obj
 	var reqs []reconcile.Request
 	for i := range list.Items {
 		ag := &list.Items[i]
-		if meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAccepted) {
+		if execution.IsFinished(ag) {
 			continue
 		}
 		for _, op := range ag.Spec.Operations {

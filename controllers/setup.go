@@ -3,6 +3,7 @@ package controllers
 
 import (
 	"fmt"
+	"time"
 
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -16,6 +17,10 @@ type Options struct {
 	MaxConcurrentReconciles int
 	// OperatorNamespace holds cluster-wide default HandlerTypes.
 	OperatorNamespace string
+	// LaunchWait bounds how long a ready operation may be kept from starting (its
+	// HandlerType unavailable, its Pod refused for a reason that may pass) before it fails;
+	// execution.DefaultLaunchWait when zero.
+	LaunchWait time.Duration
 }
 
 // SetupAll registers with the manager everything it runs: the HandlerType and Agenda
@@ -42,6 +47,7 @@ func Setup(mgr ctrl.Manager, opts Options) (*Components, error) {
 		Recorder:          mgr.GetEventRecorder("pop-agenda-controller"),
 		Clock:             clock.RealClock{},
 		OperatorNamespace: opts.OperatorNamespace,
+		LaunchWait:        opts.LaunchWait,
 	}
 	if err := ag.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up Agenda controller: %w", err)

@@ -260,6 +260,12 @@ type OperationStatus struct {
 	// +optional
 	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
 
+	// blockedSince is when the operation, ready to start, was first kept from starting: its
+	// HandlerType missing or not Ready, or its Pod refused by the API server for a reason
+	// that may pass (quota). Once blocked for the launch wait (default 5m) it fails.
+	// +optional
+	BlockedSince *metav1.Time `json:"blockedSince,omitempty"`
+
 	// progress is the handler's reported progress, 0–100.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100

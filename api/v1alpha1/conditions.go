@@ -58,6 +58,9 @@ const (
 	ReasonFinished             = "Finished"
 	ReasonPendingTooLong       = "PendingTooLong"
 	ReasonRerunRequested       = "RerunRequested"
+	// ReasonDeleted ends an Agenda deleted before it finished (a finalizer may hold it a
+	// while): its Pods are stopped and its Insight's capacity released at once.
+	ReasonDeleted = "Deleted"
 )
 
 // Insight condition types.

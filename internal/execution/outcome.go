@@ -8,6 +8,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/podspec"
@@ -18,6 +19,9 @@ const DefaultMaxOutputBytes = 1024
 
 // DefaultPendingTimeout fails an attempt stuck Pending when the HandlerType does not say.
 const DefaultPendingTimeout = 5 * time.Minute
+
+// maxOutputBytes is the largest outputs.maxBytes a HandlerType may set.
+const maxOutputBytes = 4096
 
 // timeoutGrace is how long past its deadline the controller lets the kubelet end a Pod
 // before it deletes the Pod itself.
@@ -184,4 +188,23 @@ func clampPercent(f float64) int32 {
 		return 100
 	}
 	return int32(f)
+}
+
+// handlerOf rebuilds, from a Pod whose HandlerType was deleted while it ran, what judging the
+// Pod needs: where its output is (the POP_OUTPUT_MODE it was given) and its deadline. The
+// HandlerType's output bound is lost, so the largest a HandlerType may set applies: better
+// keep a good output than fail it for a bound nobody can look up any more.
+func handlerOf(pod *corev1.Pod) *popv1.HandlerTypeSpec {
+	h := &popv1.HandlerTypeSpec{Outputs: &popv1.OutputSpec{Mode: popv1.OutputTerminationMessage, MaxBytes: maxOutputBytes}}
+	for _, c := range pod.Spec.Containers {
+		for _, e := range c.Env {
+			if c.Name == podspec.ContainerName && e.Name == "POP_OUTPUT_MODE" && e.Value != "" {
+				h.Outputs.Mode = popv1.OutputMode(e.Value)
+			}
+		}
+	}
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
+		h.Timeout = &metav1.Duration{Duration: time.Duration(*d) * time.Second}
+	}
+	return h
 }

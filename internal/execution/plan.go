@@ -26,6 +26,12 @@ type Observed struct {
 	Pods     map[string]*corev1.Pod
 	Customer string
 	Now      time.Time
+	// Unavailable maps an operation type whose HandlerType is missing or not Ready to why.
+	// Its operations start no new attempt; running ones are still observed.
+	Unavailable map[string]string
+	// LaunchWait bounds how long a ready operation may be kept from starting (see
+	// blockedSince); DefaultLaunchWait when zero.
+	LaunchWait time.Duration
 }
 
 // Launch is an attempt to start: the operation and its resolved payload.
@@ -71,11 +77,22 @@ func Decide(obs Observed) Plan {
 			p.launchReady()
 		}
 	}
+	return p.finish(wasFinal)
+}
+
+// finish summarises the operations into the Agenda's status and says when to look again.
+func (p *planner) finish(wasFinal bool) Plan {
+	for i := range p.ops {
+		if p.ops[i].State != popv1.OperationWaiting {
+			p.ops[i].BlockedSince = nil // only a waiting operation can be kept from starting
+		}
+	}
 	p.plan.Status.Operations = p.ops
-	summarize(&p.plan.Status, obs.Agenda, obs.Now)
+	summarize(&p.plan.Status, p.obs.Agenda, p.obs.Now)
 	p.plan.Finished = !wasFinal && isFinal(&p.plan.Status)
+	p.plan.RequeueAfter = 0
 	if !p.recheck.IsZero() && !isFinal(&p.plan.Status) {
-		p.plan.RequeueAfter = max(p.recheck.Sub(obs.Now), time.Second)
+		p.plan.RequeueAfter = max(p.recheck.Sub(p.obs.Now), time.Second)
 	}
 	return p.plan
 }
@@ -130,7 +147,8 @@ func (p *planner) observeAttempts() {
 			p.attemptFailed(i, "Pod "+s.Pod+" disappeared before it finished")
 			continue
 		}
-		o := judgePod(pod, op, p.handler(i), p.obs.Now)
+		s.BlockedSince = nil // its Pod exists
+		o := judgePod(pod, op, p.judgeHandler(i, pod), p.obs.Now)
 		if o.deletePod {
 			p.plan.Delete = append(p.plan.Delete, pod.Name)
 		}
@@ -147,6 +165,15 @@ func (p *planner) observeAttempts() {
 	}
 }
 
+// judgeHandler is the HandlerType spec a Pod is judged by: its HandlerType's, or, when
+// that was deleted mid-run, what the Pod itself carries.
+func (p *planner) judgeHandler(i int, pod *corev1.Pod) *popv1.HandlerTypeSpec {
+	if h, ok := p.obs.Handlers[p.obs.Agenda.Spec.Operations[i].Type]; ok {
+		return h
+	}
+	return handlerOf(pod)
+}
+
 func (p *planner) handler(i int) *popv1.HandlerTypeSpec {
 	if h, ok := p.obs.Handlers[p.obs.Agenda.Spec.Operations[i].Type]; ok {
 		return h
@@ -159,6 +186,7 @@ func (p *planner) handler(i int) *popv1.HandlerTypeSpec {
 func (p *planner) attemptFailed(i int, why string) {
 	s := &p.ops[i]
 	s.Failures++
+	s.BlockedSince = nil
 	limit := retryLimit(&p.obs.Agenda.Spec.Operations[i], p.handler(i))
 	if s.Failures <= limit {
 		at := p.obs.Now.Add(backoff(p.handler(i), s.Failures))
@@ -178,9 +206,13 @@ func (p *planner) recheckAt(t time.Time) {
 	}
 }
 
-// stopRequested reports a cancel or an expired Agenda timeout.
+// stopRequested reports a deletion (a finalizer holds the Agenda), a cancel or an expired
+// Agenda timeout.
 func (p *planner) stopRequested() (reason, message string, stop bool) {
 	ag := p.obs.Agenda
+	if ag.DeletionTimestamp != nil {
+		return popv1.ReasonDeleted, "the Agenda is being deleted", true
+	}
 	if ag.Spec.Cancel {
 		return popv1.ReasonCancelled, "cancelled by spec.cancel", true
 	}
@@ -264,6 +296,10 @@ func (p *planner) launchReady() {
 	src := newSources(p.obs, p.ops)
 	for _, i := range p.obs.Graph.Ready(waiting, succeeded) {
 		s := &p.ops[i]
+		if why, blocked := p.obs.Unavailable[p.obs.Agenda.Spec.Operations[i].Type]; blocked {
+			p.waitForHandler(i, why)
+			continue
+		}
 		payload, err := src.resolvePayload(i, s.Attempts+1)
 		if err != nil {
 			s.State, s.Message = popv1.OperationFailed, truncate(fmt.Sprintf("resolving payload of operation %q: %v", s.Name, err))
@@ -272,19 +308,11 @@ func (p *planner) launchReady() {
 		}
 		s.Attempts++
 		s.State, s.Pod, s.Message, s.Progress = popv1.OperationExecuting, podspec.Name(p.obs.Agenda.Name, s.Name, s.Attempts), "", 0
-		s.StartTime, s.NextAttemptTime, s.CompletionTime = ptrTime(metav1.NewTime(now)), nil, nil
+		s.StartTime, s.NextAttemptTime, s.CompletionTime, s.BlockedSince = ptrTime(metav1.NewTime(now)), nil, nil, nil
 		p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload})
 	}
 	// A resolution failure is a failure like any other: apply the failure policy now.
 	p.skipAfterFailures()
-}
-
-// Unlaunch takes back a launch whose Pod could not be created: the operation waits again
-// with the reason, and its attempt number is free for the next try.
-func Unlaunch(st *popv1.AgendaStatus, i int, why string) {
-	s := &st.Operations[i]
-	s.Attempts--
-	s.State, s.Pod, s.StartTime, s.Message = popv1.OperationWaiting, "", nil, truncate(why)
 }
 
 func podDone(pod *corev1.Pod) bool {

@@ -69,18 +69,7 @@ func rerunTargets(r *popv1.RerunSpec, ops []popv1.OperationStatus, g *dag.Graph)
 // CancelPending ends an Agenda cancelled before admission: nothing ran, every operation is
 // Cancelled.
 func CancelPending(ag *popv1.Agenda, now time.Time) popv1.AgendaStatus {
-	st := *ag.Status.DeepCopy()
-	st.Operations = alignOperations(ag)
-	for i := range st.Operations {
-		if !isFinalOp(st.Operations[i].State) {
-			st.Operations[i].State = popv1.OperationCancelled
-			st.Operations[i].Message = "cancelled before the Agenda was admitted"
-		}
-	}
-	st.Phase = popv1.PhaseCancelled
-	setStopCondition(&st, ag.Generation, popv1.ReasonCancelled, "cancelled by spec.cancel before admission", now)
-	st.PercentComplete = percentComplete(st.Operations)
-	return st
+	return EndWithoutRunning(ag, popv1.ReasonCancelled, "cancelled by spec.cancel before admission", now)
 }
 
 // TTLExpiry returns when a finished Agenda with ttlSecondsAfterFinished must be deleted.

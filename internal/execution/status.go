@@ -54,9 +54,42 @@ func summarize(st *popv1.AgendaStatus, ag *popv1.Agenda, now time.Time) {
 				counts[popv1.OperationSucceeded]))
 	default:
 		st.Phase = popv1.PhaseRunning
-		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonOperationsWaiting,
-			"no operation executing: waiting for a retry's backoff")
+		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonOperationsWaiting, waitingMessage(st.Operations))
 	}
+}
+
+// waitingMessage says what an Agenda with no operation executing waits for.
+func waitingMessage(ops []popv1.OperationStatus) string {
+	blocked := 0
+	for _, o := range ops {
+		if o.State == popv1.OperationWaiting && o.BlockedSince != nil {
+			blocked++
+		}
+	}
+	if blocked > 0 {
+		return fmt.Sprintf("no operation executing: %d kept from starting (HandlerType unavailable or Pod refused; see their messages)", blocked)
+	}
+	return "no operation executing: waiting for a retry's backoff"
+}
+
+// EndWithoutRunning ends an Agenda whose Pods the controller does not track (it was never
+// admitted): every unfinished operation is Cancelled with message, and the Agenda Failed with
+// reason. A finished Agenda is what releases capacity, so the scheduler forgets it at once.
+func EndWithoutRunning(ag *popv1.Agenda, reason, message string, now time.Time) popv1.AgendaStatus {
+	st := *ag.Status.DeepCopy()
+	st.Operations = alignOperations(ag)
+	for i := range st.Operations {
+		if o := &st.Operations[i]; !isFinalOp(o.State) {
+			o.State, o.Message, o.NextAttemptTime, o.BlockedSince = popv1.OperationCancelled, message, nil, nil
+		}
+	}
+	st.Phase = popv1.PhaseFailed
+	if reason == popv1.ReasonCancelled {
+		st.Phase = popv1.PhaseCancelled
+	}
+	setStopCondition(&st, ag.Generation, reason, message, now)
+	st.PercentComplete = percentComplete(st.Operations)
+	return st
 }
 
 // setStopCondition records a cancel or timeout as the Agenda's final state.

@@ -6,6 +6,7 @@ package controllers_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -22,6 +23,10 @@ import (
 )
 
 const operatorNamespace = "pop-system"
+
+// launchWait is how long the suite's controller lets a ready operation wait for its
+// HandlerType or for a refused Pod, instead of the default minutes.
+const launchWait = 3 * time.Second
 
 var (
 	env         *framework.Env
@@ -65,7 +70,8 @@ func startManager(wrap ...func(client.Client) client.Client) context.CancelFunc 
 	}
 	mgr, err := ctrl.NewManager(env.Config, opts)
 	Expect(err).NotTo(HaveOccurred())
-	parts, err := controllers.Setup(mgr, controllers.Options{MaxConcurrentReconciles: 4, OperatorNamespace: operatorNamespace})
+	parts, err := controllers.Setup(mgr, controllers.Options{MaxConcurrentReconciles: 4, OperatorNamespace: operatorNamespace,
+		LaunchWait: launchWait})
 	Expect(err).NotTo(HaveOccurred())
 	stop, err := framework.RunManager(ctx, mgr, parts.Scheduler.Ready(), func(err error) { Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
