@@ -8,33 +8,47 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/execution"
 )
 
 // StateRejected is the record state of a message that went to the dead-letter queue.
 const StateRejected = "Rejected"
 
+// StateDeleted is a tombstone's state when its Agenda was deleted before it finished.
+const StateDeleted = "Deleted"
+
 // Record is one DynamoDB item: an Agenda's state as a client that never touches the
 // cluster sees it. The key is (customerId, agendaId); docs/aws-bridge.md has the schema.
+// Its size is bounded whatever the Agenda's (maxRecordBytes): it counts every operation by
+// state but lists at most maxRecordOperations of them.
 type Record struct {
-	CustomerID      string            `dynamodbav:"customerId"`
-	AgendaID        string            `dynamodbav:"agendaId"`
-	Version         uint64            `dynamodbav:"version"`
-	State           string            `dynamodbav:"state"`
-	Namespace       string            `dynamodbav:"namespace,omitempty"`
-	AgendaName      string            `dynamodbav:"agendaName,omitempty"`
-	Source          string            `dynamodbav:"source,omitempty"`
-	PercentComplete int32             `dynamodbav:"percentComplete"`
-	Reason          string            `dynamodbav:"reason,omitempty"`
-	Message         string            `dynamodbav:"message,omitempty"`
-	Insight         string            `dynamodbav:"insight,omitempty"`
-	CreatedAt       string            `dynamodbav:"createdAt,omitempty"`
-	AdmittedAt      string            `dynamodbav:"admittedAt,omitempty"`
-	StartedAt       string            `dynamodbav:"startedAt,omitempty"`
-	CompletedAt     string            `dynamodbav:"completedAt,omitempty"`
-	UpdatedAt       string            `dynamodbav:"updatedAt"`
-	Operations      []OperationRecord `dynamodbav:"operations,omitempty"`
-	MessageID       string            `dynamodbav:"messageId,omitempty"`
-	ExpiresAt       int64             `dynamodbav:"expiresAt,omitempty"`
+	CustomerID      string `dynamodbav:"customerId"`
+	AgendaID        string `dynamodbav:"agendaId"`
+	Version         uint64 `dynamodbav:"version"`
+	State           string `dynamodbav:"state"`
+	Namespace       string `dynamodbav:"namespace,omitempty"`
+	AgendaName      string `dynamodbav:"agendaName,omitempty"`
+	Source          string `dynamodbav:"source,omitempty"`
+	PercentComplete int32  `dynamodbav:"percentComplete"`
+	Reason          string `dynamodbav:"reason,omitempty"`
+	Message         string `dynamodbav:"message,omitempty"`
+	Insight         string `dynamodbav:"insight,omitempty"`
+	CreatedAt       string `dynamodbav:"createdAt,omitempty"`
+	AdmittedAt      string `dynamodbav:"admittedAt,omitempty"`
+	StartedAt       string `dynamodbav:"startedAt,omitempty"`
+	CompletedAt     string `dynamodbav:"completedAt,omitempty"`
+	UpdatedAt       string `dynamodbav:"updatedAt"`
+	// Operations lists at most maxRecordOperations operations, those a client most needs
+	// first (see listed); OperationCounts counts all of them by state.
+	Operations       []OperationRecord `dynamodbav:"operations,omitempty"`
+	OperationsTotal  int               `dynamodbav:"operationsTotal"`
+	OperationsListed int               `dynamodbav:"operationsListed"`
+	OperationCounts  map[string]int    `dynamodbav:"operationCounts,omitempty"`
+	MessageID        string            `dynamodbav:"messageId,omitempty"`
+	// DeletedAt marks a tombstone: the Agenda is gone, and its agendaId stays taken until
+	// ExpiresAt (forever when 0).
+	DeletedAt string `dynamodbav:"deletedAt,omitempty"`
+	ExpiresAt int64  `dynamodbav:"expiresAt,omitempty"`
 }
 
 // OperationRecord summarises one operation.
@@ -48,6 +62,15 @@ type OperationRecord struct {
 
 // maxMessage bounds free text copied into a record (an item is at most 400 KB).
 const maxMessage = 1024
+
+// maxRecordOperations bounds the operations a record lists, and with maxMessage and the
+// API server's bounds on names (63) makes every record smaller than maxRecordBytes, half
+// of DynamoDB's 400 KB item limit (record_test.go checks the worst case). An Agenda of
+// 10,000 operations would otherwise need megabytes, and every write of its record fail.
+const (
+	maxRecordOperations = 100
+	maxRecordBytes      = 200 * 1024
+)
 
 // RecordOf is the record of an Agenda for a customer. Its version is the Agenda's
 // resourceVersion: the API server's etcd revision, which grows with every change, so a
@@ -68,14 +91,72 @@ func RecordOf(ag *popv1.Agenda, customer string, now time.Time, ttl time.Duratio
 		r.State = string(popv1.PhasePending)
 	}
 	r.Reason, r.Message = failureOf(ag)
-	for _, o := range ag.Status.Operations {
-		r.Operations = append(r.Operations, OperationRecord{Name: o.Name, State: string(o.State),
-			Attempts: o.Attempts, Progress: o.Progress, Message: clip(o.Message)})
-	}
+	r.Operations, r.OperationCounts = listed(ag.Status.Operations)
+	r.OperationsTotal, r.OperationsListed = len(ag.Status.Operations), len(r.Operations)
 	if ttl > 0 && ag.Status.CompletionTime != nil {
 		r.ExpiresAt = ag.Status.CompletionTime.Add(ttl).Unix()
 	}
 	return r
+}
+
+// TombstoneOf is the record a deleted bridged Agenda leaves: its last state (Deleted if
+// it had not finished), deletedAt, and expiresAt after the retention (none when 0, kept
+// forever).
+func TombstoneOf(ag *popv1.Agenda, customer string, now time.Time, retention time.Duration) Record {
+	r := RecordOf(ag, customer, now, 0)
+	r.DeletedAt = now.UTC().Format(time.RFC3339)
+	if !execution.IsFinished(ag) {
+		r.State = StateDeleted
+	}
+	r.ExpiresAt = 0
+	if retention > 0 {
+		r.ExpiresAt = now.Add(retention).Unix()
+	}
+	return r
+}
+
+// interest orders operation states by how much a client needs to see them when not all
+// operations fit in the record: what went wrong, then what runs, then what waits.
+var interest = map[popv1.OperationState]int{
+	popv1.OperationFailed: 0, popv1.OperationExecuting: 1, popv1.OperationWaiting: 2,
+	popv1.OperationCancelled: 3, popv1.OperationSkipped: 4, popv1.OperationSucceeded: 5,
+}
+
+// listed picks at most maxRecordOperations operations, the most interesting states first,
+// keeps them in the Agenda's order, and counts every operation by state.
+func listed(ops []popv1.OperationStatus) ([]OperationRecord, map[string]int) {
+	if len(ops) == 0 {
+		return nil, nil
+	}
+	counts := map[string]int{}
+	for _, o := range ops {
+		counts[string(o.State)]++
+	}
+	keep := make([]bool, len(ops))
+	room := maxRecordOperations
+	for level := 0; level <= len(interest) && room > 0; level++ {
+		for n, o := range ops {
+			if room > 0 && !keep[n] && levelOf(o.State) == level {
+				keep[n], room = true, room-1
+			}
+		}
+	}
+	out := make([]OperationRecord, 0, min(len(ops), maxRecordOperations))
+	for n, o := range ops {
+		if keep[n] {
+			out = append(out, OperationRecord{Name: o.Name, State: string(o.State),
+				Attempts: o.Attempts, Progress: o.Progress, Message: clip(o.Message)})
+		}
+	}
+	return out, counts
+}
+
+// levelOf is a state's place in interest; unknown states come last.
+func levelOf(s popv1.OperationState) int {
+	if l, ok := interest[s]; ok {
+		return l
+	}
+	return len(interest)
 }
 
 // AgendaIDOf is the client's agenda id: the idempotency key of a bridged Agenda, the
