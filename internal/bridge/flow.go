@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,14 +17,20 @@ import (
 
 // flowControl holds the intake while too many bridged Agendas wait for admission, so a
 // large backlog waits in SQS (cheap, durable, visible to the client) rather than in etcd.
-// Pollers reserve room before they receive and ask SQS for no more messages than that, and
-// Agendas this process created count until the cache shows them: the bound holds exactly
-// for one replica (replicas sharing a bound may each fill it before seeing the others').
+// Two bounds: one over all customers, and one per customer (namespace), so that one
+// customer's stuck Agendas (paused Insight, no match) hold only that customer. Pollers
+// ask SQS for no more messages than there is room for, and each message then takes its
+// place under both bounds before its Agenda is created; one that finds none is deferred.
+// (Pollers do not reserve room across their long poll: with many queues, idle long polls
+// would hold the room the busy queues need.) Agendas this process created count until the
+// cache shows them: the bounds hold exactly for one replica (replicas may each fill them
+// before seeing the others').
 type flowControl struct {
 	mu       sync.Mutex
 	counted  time.Time
-	pending  int // from the cache at the last count
-	reserved int // room taken by batches being handled
+	pending  int            // from the cache at the last count
+	byNS     map[string]int // the same, per namespace
+	inflight map[string]int // per namespace, messages between their check and their Agenda
 	unseen   map[string]time.Time
 	paused   bool
 }
@@ -34,37 +41,83 @@ const recount = 200 * time.Millisecond
 // unseenExpiry forgets a created Agenda the cache never showed (deleted at once).
 const unseenExpiry = time.Minute
 
-// acquire reserves room for up to max messages; 0 means hold.
-func (f *flowControl) acquire(ctx context.Context, c client.Reader, bound, max int, log logr.Logger) int {
+// room is how many messages a poller may receive now, up to most; 0 means hold. For a
+// customer's queue (namespace set) it is that customer's room too.
+func (f *flowControl) room(ctx context.Context, c client.Reader, bound, most int, namespace string, perCustomer int, log logr.Logger) int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if time.Since(f.counted) >= recount {
-		if err := f.count(ctx, c); err != nil {
-			log.Error(err, "Counting pending bridged Agendas failed; holding the intake")
-			return 0
-		}
-	}
-	room := min(bound-f.pending-len(f.unseen)-f.reserved, max)
-	f.setPaused(room <= 0, bound, log)
-	if room <= 0 {
+	if err := f.refresh(ctx, c); err != nil {
+		log.Error(err, "Counting pending bridged Agendas failed; holding the intake")
 		return 0
 	}
-	f.reserved += room
-	return room
+	room := min(bound-f.used(), most)
+	f.setPaused(room <= 0, bound, log)
+	if namespace != "" {
+		room = min(room, f.customerRoom(namespace, perCustomer))
+	}
+	return max(room, 0)
 }
 
-// release returns a batch's reservation and remembers the Agendas it created.
-func (f *flowControl) release(reserved int, created []string) {
+// take reserves a place for one more Agenda of the namespace's customer, and says false
+// when all customers together or this one are at their bound. A true must be followed by
+// done.
+func (f *flowControl) take(ctx context.Context, c client.Reader, namespace string, bound, perCustomer int) (bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.reserved -= reserved
-	if f.unseen == nil {
-		f.unseen = map[string]time.Time{}
+	if err := f.refresh(ctx, c); err != nil {
+		return false, err
 	}
-	for _, name := range created {
-		f.unseen[name] = time.Now()
+	if f.used() >= bound || f.customerRoom(namespace, perCustomer) <= 0 {
+		return false, nil
 	}
-	f.counted = time.Time{} // count again before the next batch
+	if f.inflight == nil {
+		f.inflight = map[string]int{}
+	}
+	f.inflight[namespace]++
+	return true, nil
+}
+
+// used is what counts against the bound over all customers.
+func (f *flowControl) used() int {
+	n := f.pending + len(f.unseen)
+	for _, k := range f.inflight {
+		n += k
+	}
+	return n
+}
+
+// done ends a take, remembering the Agenda it created (namespace/name), if any, until
+// the cache shows it.
+func (f *flowControl) done(namespace, created string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inflight[namespace]--; f.inflight[namespace] <= 0 {
+		delete(f.inflight, namespace)
+	}
+	if created != "" {
+		if f.unseen == nil {
+			f.unseen = map[string]time.Time{}
+		}
+		f.unseen[created] = time.Now()
+	}
+}
+
+// customerRoom is how many more Agendas the namespace's customer may have waiting.
+func (f *flowControl) customerRoom(namespace string, bound int) int {
+	n := f.byNS[namespace] + f.inflight[namespace]
+	for name := range f.unseen {
+		if strings.HasPrefix(name, namespace+"/") {
+			n++
+		}
+	}
+	return bound - n
+}
+
+func (f *flowControl) refresh(ctx context.Context, c client.Reader) error {
+	if time.Since(f.counted) < recount {
+		return nil
+	}
+	return f.count(ctx, c)
 }
 
 // count reads the bridged Agendas not yet admitted and not finished from the cache.
@@ -73,12 +126,13 @@ func (f *flowControl) count(ctx context.Context, c client.Reader) error {
 	if err := c.List(ctx, &list, client.MatchingLabels{SourceLabel: SourceSQS}, client.UnsafeDisableDeepCopy); err != nil {
 		return err
 	}
-	n := 0
+	n, byNS := 0, map[string]int{}
 	for i := range list.Items {
 		ag := &list.Items[i]
 		delete(f.unseen, ag.Namespace+"/"+ag.Name)
 		if !execution.IsFinished(ag) && !meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) {
 			n++
+			byNS[ag.Namespace]++
 		}
 	}
 	for k, t := range f.unseen {
@@ -86,7 +140,7 @@ func (f *flowControl) count(ctx context.Context, c client.Reader) error {
 			delete(f.unseen, k)
 		}
 	}
-	f.pending, f.counted = n, time.Now()
+	f.pending, f.byNS, f.counted = n, byNS, time.Now()
 	return nil
 }
 
@@ -95,7 +149,7 @@ func (f *flowControl) setPaused(paused bool, bound int, log logr.Logger) {
 		return
 	}
 	f.paused = paused
-	log.Info("Flow control", "paused", paused, "pending", f.pending+len(f.unseen), "bound", bound)
+	log.Info("Flow control", "paused", paused, "pending", f.used(), "bound", bound)
 	if paused {
 		metrics.BridgePaused.Set(1)
 	} else {

@@ -3,6 +3,7 @@ package bridge
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -31,51 +32,119 @@ const (
 const maxMessageAttributes = 10
 
 // handle takes one message as far as it can, and reports whether it is accounted for
-// (an Agenda with its record, or a dead letter with its record) and may be deleted, and
-// the Agenda it created, if any (namespace/name).
-func (i *Intake) handle(ctx context.Context, queue string, m *sqstypes.Message) (done bool, created string) {
-	log := i.Log.WithValues("queue", queue, "messageId", aws.ToString(m.MessageId))
+// (an Agenda with its record, a dead letter with its record, or a deferred copy back in
+// the queue) and may be deleted; an error is a passing one: the message stays in SQS.
+// It also returns the sender as far as it was established.
+func (i *Intake) handle(ctx context.Context, q *intakeQueue, m *sqstypes.Message) (done bool, snd sender, _ error) {
 	body := []byte(aws.ToString(m.Body))
-	sub, rej := Parse(body, i.Config.MaxMessageBytes)
-	var ns string
-	var err error
+	snd = sender{customer: q.customer, verified: q.customer != ""}
+	if len(body) > i.Config.MaxMessageBytes {
+		done, err := i.refuse(ctx, q, m, snd, reject(RejectTooLarge, "message is %d bytes; the limit is %d", len(body), i.Config.MaxMessageBytes))
+		return done, snd, err
+	}
+	snd, rej, err := i.identify(ctx, q, body, m.MessageAttributes)
+	if err != nil {
+		return false, snd, err
+	}
 	if rej == nil {
-		ns, rej, err = i.namespaceOf(ctx, sub.CustomerID)
+		// Only now, with the sender established, is the whole body read and validated.
+		var sub *Submission
+		if sub, rej = Parse(body, i.Config.MaxMessageBytes); rej == nil && sub.CustomerID != snd.customer {
+			rej = reject(RejectCustomerMismatch, "customerId: this queue is bound to customer %s; the message claims %s", snd.customer, sub.CustomerID)
+		}
+		if rej == nil {
+			done, err = i.submit(ctx, q, m, snd, sub)
+			return done, snd, err
+		}
 	}
-	if rej == nil && err == nil {
-		rej, err = i.checkSignature(ctx, ns, body, m.MessageAttributes)
+	done, err = i.refuse(ctx, q, m, snd, rej)
+	return done, snd, err
+}
+
+// submit creates the Agenda of a valid message within its customer's bound, or finds the
+// one an earlier delivery created, and writes its record.
+func (i *Intake) submit(ctx context.Context, q *intakeQueue, m *sqstypes.Message, snd sender, sub *Submission) (bool, error) {
+	room, err := i.flow.take(ctx, i.Client, snd.namespace, i.Config.MaxPending, i.Config.MaxPendingPerCustomer)
+	if err != nil {
+		return false, fmt.Errorf("counting pending Agendas: %w", err)
 	}
-	var ag *popv1.Agenda
-	isNew := false
-	if rej == nil && err == nil {
-		ag, isNew, rej, err = i.createAgenda(ctx, NewAgenda(sub, ns), sub.Key)
+	if !room {
+		return i.deferMessage(ctx, q, m)
+	}
+	created := ""
+	defer func() { i.flow.done(snd.namespace, created) }()
+
+	// A deleted Agenda's tombstone keeps its key taken: the message is a resend.
+	if taken, err := i.Store.Tombstoned(ctx, sub.CustomerID, sub.Key); err != nil || taken {
+		if taken {
+			metrics.BridgeMessages.WithLabelValues("duplicate", "").Inc()
+		}
+		return taken, err
+	}
+	ag, isNew, rej, err := i.createAgenda(ctx, NewAgenda(sub, snd.namespace), sub.Key)
+	if err != nil {
+		return false, err
+	}
+	if rej != nil {
+		return i.refuse(ctx, q, m, snd, rej)
 	}
 	if isNew {
 		created = ag.Namespace + "/" + ag.Name
 	}
+	_, err = i.Store.Put(ctx, RecordOf(ag, sub.CustomerID, time.Now(), i.Config.RecordTTL))
+	if errors.Is(err, ErrTombstoned) {
+		return i.undoCreate(ctx, ag, isNew)
+	}
 	if err != nil {
-		log.Error(err, "Message left for redelivery")
-		return false, created
-	}
-	if rej != nil {
-		if err := i.deadLetter(ctx, queue, m, rej); err != nil {
-			log.Error(err, "Dead-lettering a refused message failed; left for redelivery", "reason", rej.Reason)
-			return false, created
-		}
-		log.Info("Message refused and dead-lettered", "reason", rej.Reason, "detail", rej.Detail)
-		metrics.BridgeMessages.WithLabelValues("rejected", rej.Reason).Inc()
-		return true, created
-	}
-	if _, err := i.Store.Put(ctx, RecordOf(ag, sub.CustomerID, time.Now(), i.Config.RecordTTL)); err != nil {
-		log.Error(err, "Agenda exists but its DynamoDB record is not written; left for redelivery", "agenda", client.ObjectKeyFromObject(ag).String())
-		return false, created
+		return false, fmt.Errorf("agenda %s exists but its DynamoDB record is not written: %w", client.ObjectKeyFromObject(ag), err)
 	}
 	result := "duplicate" // an earlier delivery created it
 	if isNew {
 		result = "created"
 	}
 	metrics.BridgeMessages.WithLabelValues(result, "").Inc()
-	return true, created
+	return true, nil
+}
+
+// undoCreate deletes an Agenda created for a key whose tombstone was written between the
+// tombstone check and the create (the earlier Agenda's deletion finished meanwhile): the
+// key is taken, the message is a resend.
+func (i *Intake) undoCreate(ctx context.Context, ag *popv1.Agenda, isNew bool) (bool, error) {
+	if isNew {
+		if err := i.Client.Delete(ctx, ag); client.IgnoreNotFound(err) != nil {
+			return false, fmt.Errorf("deleting Agenda %s created for a taken agendaId: %w", client.ObjectKeyFromObject(ag), err)
+		}
+	}
+	metrics.BridgeMessages.WithLabelValues("duplicate", "").Inc()
+	return true, nil
+}
+
+// deferMessage puts a copy of the message back in its queue, delayed by DeferDelay, when
+// its customer (or all customers together) is at its bound: the message waits in SQS
+// without holding the other customers' messages behind it, and as a new message its
+// receive count starts afresh (leaving it to come back by itself would count receives
+// towards maxReceiveCount).
+func (i *Intake) deferMessage(ctx context.Context, q *intakeQueue, m *sqstypes.Message) (bool, error) {
+	_, err := i.Clients.SQS.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: aws.String(q.url), MessageBody: m.Body, MessageAttributes: m.MessageAttributes,
+		DelaySeconds: int32(i.Config.DeferDelay / time.Second),
+	})
+	if err != nil {
+		return false, fmt.Errorf("deferring a message of a customer at its bound: %w", err)
+	}
+	metrics.BridgeMessages.WithLabelValues("deferred", "").Inc()
+	return true, nil
+}
+
+// refuse dead-letters a message with its reason and records the refusal.
+func (i *Intake) refuse(ctx context.Context, q *intakeQueue, m *sqstypes.Message, snd sender, rej *Rejection) (bool, error) {
+	if err := i.deadLetter(ctx, q.url, m, snd, rej, true); err != nil {
+		return false, fmt.Errorf("dead-lettering a refused message (%s): %w", rej.Reason, err)
+	}
+	i.Log.Info("Message refused and dead-lettered", "queue", q.url, "messageId", aws.ToString(m.MessageId),
+		"customer", snd.customer, "verified", snd.verified, "reason", rej.Reason, "detail", rej.Detail)
+	metrics.BridgeMessages.WithLabelValues("rejected", rej.Reason).Inc()
+	return true, nil
 }
 
 // namespaceOf finds the customer's namespace by its pop.dev/customer label (set by the
@@ -134,9 +203,12 @@ func apiErrorDetail(err error) string {
 }
 
 // deadLetter sends the message to the dead-letter queue with the reason, and records the
-// rejection in DynamoDB for the client. A crash between the two may dead-letter a message
-// twice (SQS is at-least-once); it never loses one.
-func (i *Intake) deadLetter(ctx context.Context, queue string, m *sqstypes.Message, rej *Rejection) error {
+// rejection in DynamoDB for the client, in the partition of the sender (see
+// sender.recordKey). A crash between the two may dead-letter a message twice (SQS is
+// at-least-once); it never loses one. Without mustRecord a failed record write is only
+// logged: the message's last receive must leave SQS with its reason even when the
+// table is what fails.
+func (i *Intake) deadLetter(ctx context.Context, queue string, m *sqstypes.Message, snd sender, rej *Rejection, mustRecord bool) error {
 	attrs := map[string]sqstypes.MessageAttributeValue{
 		AttrReason:        stringAttr(rej.Reason),
 		AttrDetail:        stringAttr(clip(rej.Detail)),
@@ -155,21 +227,21 @@ func (i *Intake) deadLetter(ctx context.Context, queue string, m *sqstypes.Messa
 	}); err != nil {
 		return fmt.Errorf("sending to the dead-letter queue: %w", err)
 	}
-	customer, key := identify([]byte(aws.ToString(m.Body)))
-	if customer == "" {
-		customer = "_unknown"
-	}
-	if key == "" {
-		key = "message:" + aws.ToString(m.MessageId)
-	}
-	return i.Store.PutRejection(ctx, Record{
+	customer, key := snd.recordKey([]byte(aws.ToString(m.Body)), aws.ToString(m.MessageId))
+	err := i.Store.PutRejection(ctx, Record{
 		CustomerID: customer, AgendaID: key, State: StateRejected, Reason: rej.Reason, Message: clip(rej.Detail),
 		MessageID: aws.ToString(m.MessageId), Source: SourceSQS, UpdatedAt: time.Now().UTC().Format(time.RFC3339),
 	})
+	if err != nil && !mustRecord {
+		i.Log.Error(err, "Dead-lettered a message without its DynamoDB record", "messageId", aws.ToString(m.MessageId), "reason", rej.Reason)
+		return nil
+	}
+	return err
 }
 
-// identify reads what it can of a refused message's customer and agenda id.
-func identify(body []byte) (customer, key string) {
+// claimOf reads the customer and agenda id a message claims, without validating the rest
+// (that waits until the sender is established). An error says the body is not JSON.
+func claimOf(body []byte) (customer, key string, _ error) {
 	var env struct {
 		CustomerID string `json:"customerId"`
 		AgendaID   string `json:"agendaId"`
@@ -178,7 +250,9 @@ func identify(body []byte) (customer, key string) {
 			AgendaID   string `json:"agendaId"`
 		} `json:"agenda"`
 	}
-	_ = json.Unmarshal(body, &env) // best effort: the message may not be JSON at all
+	if err := json.Unmarshal(body, &env); err != nil {
+		return "", "", err
+	}
 	customer, key = env.CustomerID, env.AgendaID
 	if customer == "" {
 		customer = env.Agenda.CustomerID
@@ -192,7 +266,7 @@ func identify(body []byte) (customer, key string) {
 	if len(key) > maxKeyLength {
 		key = ""
 	}
-	return customer, key
+	return customer, key, nil
 }
 
 func stringAttr(v string) sqstypes.MessageAttributeValue {

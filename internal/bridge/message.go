@@ -24,7 +24,18 @@ const (
 	RejectUnknownCustomer  = "UnknownCustomer"
 	RejectBadSignature     = "BadSignature"
 	RejectConflictingAgain = "KeyReusedForAnotherAgenda"
+	// RejectCustomerMismatch: a customer queue's message claims another customer.
+	RejectCustomerMismatch = "CustomerMismatch"
+	// RejectRetriesExhausted: a valid message failed with passing errors on every receive
+	// SQS allows; the bridge dead-letters it with the last error rather than let SQS's
+	// redrive move it without one.
+	RejectRetriesExhausted = "RetriesExhausted"
 )
+
+// UnverifiedCustomer is the record partition of refusals whose sender is not established
+// (a shared queue's message without a valid signature): they must not land in the
+// partition of the customer they claim.
+const UnverifiedCustomer = "_unverified"
 
 // Rejection says why a message cannot become an Agenda. It is final: retrying the same
 // message cannot succeed, so it goes to the dead-letter queue.

@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,6 +29,9 @@ type Mirror struct {
 	Store  *Store
 	Scope  MirrorScope
 	TTL    time.Duration
+	// TombstoneRetention is how long a deleted bridged Agenda's tombstone keeps its key
+	// taken; 0 keeps it forever.
+	TombstoneRetention time.Duration
 }
 
 // +kubebuilder:rbac:groups=pop.dev,resources=agendas,verbs=get;list;watch;create;patch
@@ -75,6 +79,12 @@ func (m *Mirror) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 		}
 	}
 	written, err := m.Store.Put(ctx, RecordOf(&ag, customer, time.Now(), m.TTL))
+	if errors.Is(err, ErrTombstoned) {
+		// An Agenda under a deleted one's key (made with kubectl, or in a race the intake
+		// undoes): the tombstone stays, the client keeps seeing the first Agenda's end.
+		metrics.MirrorWrites.WithLabelValues("stale").Inc()
+		return ctrl.Result{}, nil
+	}
 	if err != nil {
 		metrics.MirrorWrites.WithLabelValues("error").Inc()
 		return ctrl.Result{}, err
@@ -87,12 +97,20 @@ func (m *Mirror) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 	return ctrl.Result{}, nil
 }
 
-// forget deletes the record, then lets the Agenda go.
+// forget turns a bridged Agenda's record into a tombstone, or deletes another's record,
+// then lets the Agenda go. The tombstone keeps the agendaId taken for TombstoneRetention:
+// without it a resent message would find neither Agenda nor record and run again.
 func (m *Mirror) forget(ctx context.Context, ag *popv1.Agenda, customer string) error {
 	if !controllerutil.ContainsFinalizer(ag, MirrorFinalizer) {
 		return nil
 	}
-	if err := m.Store.Delete(ctx, customer, AgendaIDOf(ag)); err != nil {
+	var err error
+	if ag.Labels[SourceLabel] == SourceSQS {
+		err = m.Store.PutTombstone(ctx, TombstoneOf(ag, customer, time.Now(), m.TombstoneRetention))
+	} else {
+		err = m.Store.Delete(ctx, customer, AgendaIDOf(ag))
+	}
+	if err != nil {
 		metrics.MirrorWrites.WithLabelValues("error").Inc()
 		return err
 	}

@@ -19,12 +19,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config, concurrency int) err
 	}
 	store := &Store{DB: clients.DynamoDB, Table: c.Table}
 	if c.Table != "" {
-		m := &Mirror{Client: mgr.GetClient(), Store: store, Scope: c.Mirror, TTL: c.RecordTTL}
+		m := &Mirror{Client: mgr.GetClient(), Store: store, Scope: c.Mirror, TTL: c.RecordTTL, TombstoneRetention: c.TombstoneRetention}
 		if err := m.SetupWithManager(mgr, concurrency); err != nil {
 			return fmt.Errorf("setting up the DynamoDB mirror: %w", err)
 		}
 	}
-	if len(c.IntakeQueues) > 0 {
+	if c.intakeEnabled() {
 		in := &Intake{Config: c, Clients: clients, Store: store, Client: mgr.GetClient(),
 			APIReader: mgr.GetAPIReader(), Log: mgr.GetLogger().WithName("sqs-intake")}
 		if err := mgr.Add(in); err != nil {

@@ -32,15 +32,17 @@ func Sign(key, body []byte) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// checkSignature verifies the message against the customer's signing Secret, if any.
-func (i *Intake) checkSignature(ctx context.Context, ns string, body []byte, attrs map[string]sqstypes.MessageAttributeValue) (*Rejection, error) {
+// checkSignature verifies the message against the customer's signing Secret, if any; a
+// customer without one is refused when required (always on a shared queue).
+func (i *Intake) checkSignature(ctx context.Context, ns string, body []byte, attrs map[string]sqstypes.MessageAttributeValue, required bool) (*Rejection, error) {
 	key, err := i.secrets.get(ctx, i.APIReader, ns)
 	if err != nil {
 		return nil, err
 	}
 	if key == nil {
-		if i.Config.RequireSignatures {
-			return reject(RejectBadSignature, "customer namespace %s has no Secret %s: signatures are required", ns, SigningSecret), nil
+		if required {
+			return reject(RejectBadSignature, "customer namespace %s has no Secret %s: messages on a shared queue, or with --bridge-require-signatures, must be signed "+
+				"(give the customer a signing key, or its own queue)", ns, SigningSecret), nil
 		}
 		return nil, nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
@@ -18,9 +19,14 @@ type Store struct {
 	Table string
 }
 
-// Put writes a record unless the table holds the same or a newer version: the condition
-// makes concurrent or out-of-order writers (two replicas, a retried old update) harmless.
-// It reports whether the record was written.
+// ErrTombstoned says that a record was not written because its key belongs to a deleted
+// Agenda whose tombstone has not expired: the agendaId is taken.
+var ErrTombstoned = errors.New("the agendaId belongs to a deleted Agenda (its tombstone has not expired)")
+
+// Put writes a record unless the table holds the same or a newer version, or a live
+// tombstone: the condition makes concurrent or out-of-order writers (two replicas, a
+// retried old update) harmless, and keeps a deleted Agenda's key taken. It reports whether
+// the record was written, and ErrTombstoned for a live tombstone.
 func (s *Store) Put(ctx context.Context, r Record) (bool, error) {
 	item, err := attributevalue.MarshalMap(r)
 	if err != nil {
@@ -29,19 +35,84 @@ func (s *Store) Put(ctx context.Context, r Record) (bool, error) {
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName:           aws.String(s.Table),
 		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(version) OR version < :v"),
+		ConditionExpression: aws.String("(attribute_not_exists(version) OR version < :v) AND " + notTombstoned),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":v": &types.AttributeValueMemberN{Value: strconv.FormatUint(r.Version, 10)},
+			":v":   &types.AttributeValueMemberN{Value: strconv.FormatUint(r.Version, 10)},
+			":now": epoch(time.Now()),
 		},
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
-	var stale *types.ConditionalCheckFailedException
-	if errors.As(err, &stale) {
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		if isTombstone(failed.Item, time.Now()) {
+			return false, ErrTombstoned
+		}
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("writing record %s/%s: %w", r.CustomerID, r.AgendaID, err)
 	}
 	return true, nil
+}
+
+// notTombstoned holds for an item that is no tombstone, or one whose retention is over
+// (DynamoDB's TTL deletes expired items only eventually). A tombstone kept forever has no
+// expiresAt, so the comparison is false for it.
+const notTombstoned = "(attribute_not_exists(deletedAt) OR expiresAt < :now)"
+
+// PutTombstone replaces a deleted Agenda's record by its tombstone, unless a live one is
+// there already (an Agenda created for a taken key in a race, then deleted, must not
+// extend or rewrite the first one's).
+func (s *Store) PutTombstone(ctx context.Context, r Record) error {
+	item, err := attributevalue.MarshalMap(r)
+	if err != nil {
+		return fmt.Errorf("encoding tombstone: %w", err)
+	}
+	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(s.Table), Item: item, ConditionExpression: aws.String(notTombstoned),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": epoch(time.Now())},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if err != nil && !errors.As(err, &failed) {
+		return fmt.Errorf("writing tombstone %s/%s: %w", r.CustomerID, r.AgendaID, err)
+	}
+	return nil
+}
+
+// Tombstoned says whether the key belongs to a deleted Agenda whose tombstone is live.
+func (s *Store) Tombstoned(ctx context.Context, customer, agendaID string) (bool, error) {
+	out, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.Table), Key: key(customer, agendaID), ConsistentRead: aws.Bool(true),
+		ProjectionExpression: aws.String("deletedAt, expiresAt"),
+	})
+	if err != nil {
+		return false, fmt.Errorf("reading record %s/%s: %w", customer, agendaID, err)
+	}
+	return isTombstone(out.Item, time.Now()), nil
+}
+
+// Ping reads one key: the intake's health check that the table answers.
+func (s *Store) Ping(ctx context.Context) error {
+	_, err := s.DB.GetItem(ctx, &dynamodb.GetItemInput{
+		TableName: aws.String(s.Table), Key: key("_health", "_health"), ProjectionExpression: aws.String("customerId"),
+	})
+	return err
+}
+
+// isTombstone reads deletedAt and expiresAt of an item.
+func isTombstone(item map[string]types.AttributeValue, now time.Time) bool {
+	var t struct {
+		DeletedAt string `dynamodbav:"deletedAt"`
+		ExpiresAt int64  `dynamodbav:"expiresAt"`
+	}
+	if item == nil || attributevalue.UnmarshalMap(item, &t) != nil || t.DeletedAt == "" {
+		return false
+	}
+	return t.ExpiresAt == 0 || t.ExpiresAt >= now.Unix()
+}
+
+func epoch(t time.Time) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.Unix(), 10)}
 }
 
 // PutRejection records a refused message, unless a record for the key exists: a malformed
@@ -78,9 +149,17 @@ func (s *Store) Get(ctx context.Context, customer, agendaID string) (*Record, er
 	return &r, nil
 }
 
-// Delete removes a record whatever its version: the Agenda it mirrored is gone.
+// Delete removes a record whatever its version (the Agenda it mirrored is gone), but not
+// a live tombstone: an Agenda made with kubectl under a bridged Agenda's key must not free it.
 func (s *Store) Delete(ctx context.Context, customer, agendaID string) error {
-	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: aws.String(s.Table), Key: key(customer, agendaID)})
+	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+		TableName: aws.String(s.Table), Key: key(customer, agendaID), ConditionExpression: aws.String(notTombstoned),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":now": epoch(time.Now())},
+	})
+	var failed *types.ConditionalCheckFailedException
+	if errors.As(err, &failed) {
+		return nil
+	}
 	return err
 }
 

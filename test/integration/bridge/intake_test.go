@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -8,8 +9,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
@@ -99,15 +98,14 @@ var _ = Describe("SQS intake", func() {
 			Expect(detail).To(ContainSubstring(wantDetail))
 			Eventually(func(g Gomega) int { return queueDepth(g, queues.IntakeQueueURL) }, framework.Timeout).Should(BeZero())
 			Expect(allBridged(Default)).To(Equal(before))
+			// A refusal lands in the partition of the customer that sent it, never of one it
+			// merely claims: before its signature is checked, under _unverified.
 			customerID, key := id, "bad-1"
-			if wantReason == bridge.RejectNotJSON {
-				customerID, key = "_unknown", "message:"+msg
-			}
-			if wantReason == bridge.RejectMissingField {
+			switch wantReason {
+			case bridge.RejectNotJSON, bridge.RejectTooLarge, bridge.RejectUnknownCustomer:
+				customerID, key = bridge.UnverifiedCustomer, "message:"+msg
+			case bridge.RejectMissingField:
 				key = "message:" + msg
-			}
-			if wantReason == bridge.RejectUnknownCustomer {
-				customerID = "nobody"
 			}
 			Eventually(func(g Gomega) {
 				r := recordOf(g, customerID, key)
@@ -138,15 +136,11 @@ var _ = Describe("SQS intake", func() {
 	Context("with a customer's signing Secret", func() {
 		It("accepts signed messages and refuses unsigned or forged ones", func() {
 			id, ns := customer("signed", 5)
-			key := []byte("s3cret")
-			Expect(env.Client.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: bridge.SigningSecret, Namespace: ns},
-				Data: map[string][]byte{bridge.SigningKey: key}})).To(Succeed())
-
 			good := popAgenda(id, "signed-1")
-			send(good, signature(bridge.Sign(key, []byte(good))))
-			unsigned := send(popAgenda(id, "bad-1"))
+			send(good)
+			unsigned := sendRaw(popAgenda(id, "bad-1"), nil)
 			forged := popAgenda(id, "forged-1")
-			forgedID := send(forged, signature(bridge.Sign([]byte("another customer's key"), []byte(forged))))
+			forgedID := sendRaw(forged, signature(bridge.Sign([]byte("another customer's key"), []byte(forged))))
 
 			Eventually(func(g Gomega) {
 				var ag popv1.Agenda
@@ -162,30 +156,130 @@ var _ = Describe("SQS intake", func() {
 		})
 	})
 
+	// Issue 11, item 11: on the default install one customer could submit as another.
+	Context("tenancy", func() {
+		It("on a shared queue, refuses a message claiming a customer without that customer's signature: nothing created, its key and its partition untouched", func() {
+			victim, victimNS := unsignedCustomer("victim", 5) // no signing Secret: the default install
+			attacker, _ := customer("attacker", 5)
+			claim := popAgenda(victim, "victim-1")
+			unsigned := sendRaw(claim, nil)
+			signedAsAttacker := sendRaw(popAgenda(victim, "victim-2"), signedBy(popAgenda(attacker, "victim-2")))
+
+			reason, detail := deadLetterOf(unsigned)
+			Expect(reason).To(Equal(bridge.RejectBadSignature))
+			Expect(detail).To(ContainSubstring("shared queue"))
+			reason, _ = deadLetterOf(signedAsAttacker)
+			Expect(reason).To(Equal(bridge.RejectBadSignature))
+			Eventually(func(g Gomega) int { return queueDepth(g, queues.IntakeQueueURL) }, framework.Timeout).Should(BeZero())
+			Expect(agendasIn(Default, victimNS)).To(BeEmpty(), "an Agenda was created in the claimed customer's namespace")
+			for _, key := range []string{"victim-1", "victim-2", "message:" + unsigned, "message:" + signedAsAttacker} {
+				Expect(recordOf(Default, victim, key)).To(BeNil(), "a refusal landed in the claimed customer's partition under %s", key)
+			}
+			r := recordOf(Default, bridge.UnverifiedCustomer, "message:"+unsigned)
+			Expect(r).NotTo(BeNil())
+			Expect(r.Reason).To(Equal(bridge.RejectBadSignature))
+		})
+
+		It("takes a customer queue as its customer's identity: no signature needed, and a claim of another customer refused into the sender's partition", func() {
+			ownNS := onboard("bound-a", "bound", 5, false)
+			otherNS := onboard("bound-b", "bound", 5, false)
+			By("a bound queue's own, unsigned messages run")
+			sendTo(boundQueues["bound-a"], popAgenda("bound-a", "mine"), nil)
+			sendTo(boundQueues["bound-b"], popAgenda("bound-b", "theirs"), nil)
+			for ns, name := range map[string]string{ownNS: bridge.AgendaName("bound-a", "mine"), otherNS: bridge.AgendaName("bound-b", "theirs")} {
+				Eventually(func(g Gomega) {
+					var ag popv1.Agenda
+					g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &ag)).To(Succeed())
+					g.Expect(ag.Status.Phase).To(Equal(popv1.PhaseSucceeded))
+				}, framework.Timeout, framework.Interval).Should(Succeed())
+			}
+
+			By("bound-a's queue claiming bound-b is refused")
+			claim := popAgenda("bound-b", "theirs")
+			msg := sendTo(boundQueues["bound-a"], claim, nil)
+			reason, detail := deadLetterOf(msg)
+			Expect(reason).To(Equal(bridge.RejectCustomerMismatch))
+			Expect(detail).To(ContainSubstring("bound-a"))
+			Expect(agendasIn(Default, otherNS)).To(HaveLen(1))
+			Expect(agendasIn(Default, ownNS)).To(HaveLen(1))
+			r := recordOf(Default, "bound-a", "theirs")
+			Expect(r).NotTo(BeNil(), "the refusal is in the sender's partition")
+			Expect(r.Reason).To(Equal(bridge.RejectCustomerMismatch))
+			Expect(recordOf(Default, "bound-b", "theirs").State).To(Equal(string(popv1.PhaseSucceeded)), "the claimed customer's record is untouched")
+
+			By("a bound customer without a Secret cannot use the shared queue")
+			shared := sendRaw(popAgenda("bound-a", "shared"), nil)
+			reason, _ = deadLetterOf(shared)
+			Expect(reason).To(Equal(bridge.RejectBadSignature))
+			for _, url := range boundQueues {
+				Eventually(func(g Gomega) int { return queueDepth(g, url) }, framework.Timeout).Should(BeZero())
+			}
+		})
+	})
+
 	It("holds messages in SQS while the pending bound is reached, and resumes below it", func() {
-		id, ns := customer("flow", 10)
-		setPaused(ns, true)
-		const sent = 8 // the suite's bound is 5
-		for i := range sent {
-			send(popAgenda(id, "flow-"+string(rune('a'+i))))
+		// The suite's bounds: 5 in all, 3 per customer. Two paused customers fill the first.
+		idA, nsA := customer("flow", 10)
+		idB, nsB := customer("flow", 10)
+		setPaused(nsA, true)
+		setPaused(nsB, true)
+		const each = 4
+		for i := range each {
+			send(popAgenda(idA, "flow-"+string(rune('a'+i))))
+			send(popAgenda(idB, "flow-"+string(rune('a'+i))))
 		}
-		Eventually(func(g Gomega) {
-			g.Expect(agendasIn(g, ns)).To(HaveLen(baseConfig.MaxPending))
+		held := func(g Gomega) {
+			a, b := len(agendasIn(g, nsA)), len(agendasIn(g, nsB))
+			g.Expect(a + b).To(Equal(baseConfig.MaxPending))
+			g.Expect(max(a, b)).To(BeNumerically("<=", baseConfig.MaxPendingPerCustomer))
 			// The handled messages are deleted once their records are written.
-			g.Expect(queueDepth(g, queues.IntakeQueueURL)).To(Equal(sent - baseConfig.MaxPending))
+			g.Expect(queueDepth(g, queues.IntakeQueueURL)).To(Equal(2*each - baseConfig.MaxPending))
+		}
+		Eventually(held, framework.Timeout, framework.Interval).Should(Succeed())
+		Consistently(held, 2*time.Second, 100*time.Millisecond).Should(Succeed())
+
+		setPaused(nsA, false)
+		setPaused(nsB, false)
+		Eventually(func(g Gomega) {
+			for _, ns := range []string{nsA, nsB} {
+				list := agendasIn(g, ns)
+				g.Expect(list).To(HaveLen(each))
+				g.Expect(list).To(HaveEach(HaveField("Status.Phase", popv1.PhaseSucceeded)))
+			}
+		}, framework.Timeout, framework.Interval).Should(Succeed())
+		Expect(queueDepth(Default, queues.IntakeQueueURL)).To(BeZero())
+	})
+
+	// Issue 11, item 14: one customer's stuck Agendas held the intake for everyone.
+	It("keeps taking other customers' messages while one customer's Agendas are stuck at its own bound", func() {
+		stuck, stuckNS := customer("stuck", 10)
+		other, otherNS := customer("other", 10)
+		setPaused(stuckNS, true)
+		const sent = 6 // more than the suite's global bound of 5
+		for i := range sent {
+			send(popAgenda(stuck, fmt.Sprintf("stuck-%d", i)))
+		}
+		Eventually(func(g Gomega) int { return len(agendasIn(g, stuckNS)) }, framework.Timeout).Should(Equal(baseConfig.MaxPendingPerCustomer))
+		send(popAgenda(other, "other-1"))
+		send(popAgenda(other, "other-2"))
+		Eventually(func(g Gomega) {
+			list := agendasIn(g, otherNS)
+			g.Expect(list).To(HaveLen(2))
+			g.Expect(list).To(HaveEach(HaveField("Status.Phase", popv1.PhaseSucceeded)))
 		}, framework.Timeout, framework.Interval).Should(Succeed())
 		Consistently(func(g Gomega) {
-			g.Expect(agendasIn(g, ns)).To(HaveLen(baseConfig.MaxPending))
-			g.Expect(queueDepth(g, queues.IntakeQueueURL)).To(Equal(sent - baseConfig.MaxPending))
-		}, 2*time.Second, 100*time.Millisecond).Should(Succeed())
+			g.Expect(agendasIn(g, stuckNS)).To(HaveLen(baseConfig.MaxPendingPerCustomer))
+			// Held in SQS: a deferred message's copy is sent before the original is deleted.
+			g.Expect(queueDepth(g, queues.IntakeQueueURL)).To(BeNumerically(">=", sent-baseConfig.MaxPendingPerCustomer))
+		}, 3*time.Second, 100*time.Millisecond).Should(Succeed())
 
-		setPaused(ns, false)
+		setPaused(stuckNS, false)
 		Eventually(func(g Gomega) {
-			list := agendasIn(g, ns)
+			list := agendasIn(g, stuckNS)
 			g.Expect(list).To(HaveLen(sent))
 			g.Expect(list).To(HaveEach(HaveField("Status.Phase", popv1.PhaseSucceeded)))
 		}, framework.Timeout, framework.Interval).Should(Succeed())
-		Expect(queueDepth(Default, queues.IntakeQueueURL)).To(BeZero())
+		Eventually(func(g Gomega) int { return queueDepth(g, queues.IntakeQueueURL) }, framework.Timeout).Should(BeZero())
 	})
 })
 

@@ -45,6 +45,7 @@ var _ = Describe("Bridge load run", Label("load"), func() {
 			Expect(err).NotTo(HaveOccurred())
 			cfg.MaxPending = n
 		}
+		cfg.MaxPendingPerCustomer = cfg.MaxPending // the run measures the intake, not the per-customer bound
 		stopManager()
 		stopManager = startManager(cfg)
 		DeferCleanup(func() {
@@ -60,6 +61,7 @@ var _ = Describe("Bridge load run", Label("load"), func() {
 			ns, err := env.CreateNamespace(ctx, "load", map[string]string{popv1.CustomerLabel: ids[c]})
 			Expect(err).NotTo(HaveOccurred())
 			nss[c] = ns
+			giveSigningKey(ids[c], ns)
 			Expect(env.Client.Create(ctx, builders.MakeHandlerType("echo", ns, "pop-handlers/echo:dev").Obj())).To(Succeed())
 			ins := builders.MakeInsight("local", ns).Capacity(50).Obj()
 			ins.Spec.NamespaceSelector = nil
@@ -160,10 +162,13 @@ func sendAll(bodies []string) {
 			for first := range batches {
 				var entries []sqstypes.SendMessageBatchRequestEntry
 				for i := first; i < min(first+10, len(bodies)); i++ {
+					attrs := signedBy(bodies[i]) // as each customer's client signs on the shared queue
+					if attrs == nil {
+						attrs = map[string]sqstypes.MessageAttributeValue{}
+					}
+					attrs["load-index"] = sqstypes.MessageAttributeValue{DataType: awssdk.String("Number"), StringValue: awssdk.String(strconv.Itoa(i))}
 					entries = append(entries, sqstypes.SendMessageBatchRequestEntry{
-						Id: awssdk.String(strconv.Itoa(i)), MessageBody: awssdk.String(bodies[i]),
-						MessageAttributes: map[string]sqstypes.MessageAttributeValue{
-							"load-index": {DataType: awssdk.String("Number"), StringValue: awssdk.String(strconv.Itoa(i))}},
+						Id: awssdk.String(strconv.Itoa(i)), MessageBody: awssdk.String(bodies[i]), MessageAttributes: attrs,
 					})
 				}
 				out, err := aws.SQS.SendMessageBatch(ctx, &sqs.SendMessageBatchInput{QueueUrl: awssdk.String(queues.IntakeQueueURL), Entries: entries})

@@ -1,13 +1,20 @@
 package bridge_test
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
+
+	awssdk "github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
@@ -69,15 +76,85 @@ var _ = Describe("DynamoDB status mirror", func() {
 		}, framework.Timeout, framework.Interval).Should(Succeed())
 	})
 
-	It("deletes a bridged Agenda's record with the Agenda", func() {
-		id, ns := customer("gone", 5)
-		send(popAgenda(id, "short-lived"))
+	// Issue 11, item 12: the record went with the Agenda, and with it the idempotency key.
+	It("keeps a bridged Agenda's agendaId taken after ttlSecondsAfterFinished deletes it: a resend does not run again", func() {
+		id, ns := customer("tomb", 5)
+		send(popAgenda(id, "once"))
+		name := bridge.AgendaName(id, "once")
 		Eventually(func(g Gomega) {
-			r := recordOf(g, id, "short-lived")
+			r := recordOf(g, id, "once")
 			g.Expect(r).NotTo(BeNil())
 			g.Expect(r.State).To(Equal(string(popv1.PhaseSucceeded)))
 		}, framework.Timeout, framework.Interval).Should(Succeed())
-		deleteAgendas(ns)
-		Eventually(func(g Gomega) *bridge.Record { return recordOf(g, id, "short-lived") }, framework.Timeout).Should(BeNil())
+
+		By("letting the Agenda's ttlSecondsAfterFinished delete it")
+		var ag popv1.Agenda
+		Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &ag)).To(Succeed())
+		patch := client.MergeFrom(ag.DeepCopy())
+		ag.Spec.TTLSecondsAfterFinished = ptr.To[int32](0)
+		Expect(env.Client.Patch(ctx, &ag, patch)).To(Succeed())
+		Eventually(func(g Gomega) []popv1.Agenda { return agendasIn(g, ns) }, framework.Timeout).Should(BeEmpty())
+		deletedAt := time.Now()
+
+		By("resending the same agendaId")
+		send(popAgenda(id, "once"))
+		Eventually(func(g Gomega) int { return queueDepth(g, queues.IntakeQueueURL) }, framework.Timeout).Should(BeZero())
+		Consistently(func(g Gomega) []popv1.Agenda { return agendasIn(g, ns) }, 2*time.Second).Should(BeEmpty(), "the resent agendaId ran again")
+
+		r := recordOf(Default, id, "once")
+		Expect(r).NotTo(BeNil(), "the record went with the Agenda")
+		Expect(r.DeletedAt).NotTo(BeEmpty())
+		Expect(r.State).To(Equal(string(popv1.PhaseSucceeded)), "the tombstone keeps the final state")
+		retention := baseConfig.TombstoneRetention
+		Expect(time.Unix(r.ExpiresAt, 0)).To(BeTemporally("~", deletedAt.Add(retention), time.Minute))
+	})
+
+	It("frees an agendaId once its tombstone's retention has passed", func() {
+		id, ns := customer("tomb-old", 5)
+		past := time.Now().Add(-time.Hour)
+		item, err := attributevalue.MarshalMap(bridge.Record{CustomerID: id, AgendaID: "again", Version: 1, State: string(popv1.PhaseSucceeded),
+			UpdatedAt: past.UTC().Format(time.RFC3339), DeletedAt: past.UTC().Format(time.RFC3339), ExpiresAt: past.Unix()})
+		Expect(err).NotTo(HaveOccurred())
+		_, err = aws.DynamoDB.PutItem(ctx, &dynamodb.PutItemInput{TableName: awssdk.String(store.Table), Item: item})
+		Expect(err).NotTo(HaveOccurred())
+		send(popAgenda(id, "again"))
+		Eventually(func(g Gomega) {
+			list := agendasIn(g, ns)
+			g.Expect(list).To(HaveLen(1))
+			g.Expect(list[0].Status.Phase).To(Equal(popv1.PhaseSucceeded))
+			r := recordOf(g, id, "again")
+			g.Expect(r.State).To(Equal(string(popv1.PhaseSucceeded)))
+			g.Expect(r.DeletedAt).To(BeEmpty())
+		}, framework.Timeout, framework.Interval).Should(Succeed())
+	})
+
+	// Issue 11, item 15: the record listed every operation, and passed DynamoDB's item limit.
+	It("writes the record of an Agenda whose operations would pass DynamoDB's 400 KB item limit", func() {
+		ag := builders.MakeAgenda("big", "big-ns").Obj()
+		ag.ResourceVersion = "7"
+		for i := range popv1.MaxOperations {
+			name := fmt.Sprintf("operation-%04d", i)
+			ag.Spec.Operations = append(ag.Spec.Operations, popv1.Operation{Name: name, Type: "echo"})
+			ag.Status.Operations = append(ag.Status.Operations, popv1.OperationStatus{Name: name, State: popv1.OperationFailed,
+				Attempts: 3, Message: strings.Repeat("x", 1024)})
+		}
+		ag.Status.Phase = popv1.PhaseFailed
+		written, err := store.Put(ctx, bridge.RecordOf(ag, "big", time.Now(), 0))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(written).To(BeTrue())
+		r := recordOf(Default, "big", "big")
+		Expect(r.State).To(Equal(string(popv1.PhaseFailed)))
+		Expect(r.OperationsTotal).To(Equal(popv1.MaxOperations))
+		Expect(r.OperationCounts).To(HaveKeyWithValue(string(popv1.OperationFailed), popv1.MaxOperations))
+		Expect(len(r.Operations)).To(BeNumerically("<", popv1.MaxOperations))
+
+		By("DynamoDB Local does refuse an item past the limit: the bound is what makes the write pass")
+		full := bridge.RecordOf(ag, "big", time.Now(), 0)
+		full.AgendaID, full.Operations = "unbounded", nil
+		for _, o := range ag.Status.Operations {
+			full.Operations = append(full.Operations, bridge.OperationRecord{Name: o.Name, State: string(o.State), Message: o.Message})
+		}
+		_, err = store.Put(ctx, full)
+		Expect(err).To(MatchError(ContainSubstring("size")))
 	})
 })

@@ -23,13 +23,15 @@ import (
 )
 
 var (
-	env         *framework.Env
-	ctx         context.Context
-	cancel      context.CancelFunc
-	sim         *podsim.Simulator
-	aws         *bridge.Clients
-	store       *bridge.Store
-	queues      *bridge.Provisioned
+	env    *framework.Env
+	ctx    context.Context
+	cancel context.CancelFunc
+	sim    *podsim.Simulator
+	aws    *bridge.Clients
+	store  *bridge.Store
+	queues *bridge.Provisioned
+	// boundQueues are the intake queues bound to one customer each, by customer id.
+	boundQueues map[string]string
 	baseConfig  bridge.Config
 	stopManager context.CancelFunc
 )
@@ -62,6 +64,8 @@ var _ = BeforeSuite(func() {
 	baseConfig.Table = run
 	baseConfig.Mirror = bridge.MirrorAll
 	baseConfig.MaxPending = 5
+	baseConfig.MaxPendingPerCustomer = 3
+	baseConfig.DeferDelay = time.Second
 	baseConfig.MaxMessageBytes = 32 << 10
 	baseConfig.WaitTime = time.Second
 	baseConfig.VisibilityTimeout = 3 * time.Second
@@ -71,6 +75,13 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 	baseConfig.IntakeQueues = []string{queues.IntakeQueueURL}
 	baseConfig.DeadLetterQueue = queues.DeadLetterQueueURL
+	boundQueues = map[string]string{}
+	for _, c := range []string{"bound-a", "bound-b"} {
+		p, err := bridge.Provision(ctx, aws, bridge.Resources{IntakeQueue: run + "-" + c, DeadLetterQueue: run + "-dlq", Table: run})
+		Expect(err).NotTo(HaveOccurred())
+		boundQueues[c] = p.IntakeQueueURL
+		baseConfig.CustomerQueues = append(baseConfig.CustomerQueues, bridge.QueueBinding{Customer: c, URL: p.IntakeQueueURL})
+	}
 	store = &bridge.Store{DB: aws.DynamoDB, Table: run}
 	stopManager = startManager(baseConfig)
 })
