@@ -69,7 +69,7 @@ func BenchmarkEnqueue(b *testing.B) {
 			b.ResetTimer()
 			for b.Loop() {
 				q.Push(items[next%len(items)])
-				q.Remove(items[next-benchPending].Key)
+				q.Remove(items[(next-benchPending)%len(items)].Key)
 				next++
 			}
 		})

@@ -1,5 +1,7 @@
 package queue
 
+import "time"
+
 // fairQueue shares capacity between customers by weight: the next admission goes to the
 // customer with pending work whose admitted count is furthest below its weighted share
 // (least admitted/weight), FIFO within a customer. With equal weights and a backlog from
@@ -141,4 +143,19 @@ func (q *fairQueue) Head(n int) []Item {
 		q.Push(it)
 	}
 	return out
+}
+
+// Oldest looks at each waiting customer's head, the oldest of its FIFO: O(customers), not
+// O(items).
+func (q *fairQueue) Oldest() (time.Time, bool) {
+	var oldest *Item
+	for _, n := range q.customers.nodes {
+		if h := n.v.items.peekRef(); oldest == nil || h.at < oldest.at {
+			oldest = h
+		}
+	}
+	if oldest == nil {
+		return time.Time{}, false
+	}
+	return oldest.Since, true
 }

@@ -33,6 +33,14 @@ func (h *indexedHeap[T]) Get(k string) (T, bool) {
 	return n.v, true
 }
 
+// ref returns the element with key k in place, or nil: for a look without a copy.
+func (h *indexedHeap[T]) ref(k string) *T {
+	if n, ok := h.byKey[k]; ok {
+		return &n.v
+	}
+	return nil
+}
+
 // Upsert inserts x, or replaces the element with the same key and restores the order.
 func (h *indexedHeap[T]) Upsert(x T) {
 	k := h.key(x)

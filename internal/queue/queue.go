@@ -67,6 +67,9 @@ type Queue interface {
 	Contains(key string) bool
 	// Head returns up to n items in admission order without changing the queue.
 	Head(n int) []Item
+	// Oldest returns the earliest Since among pending items, whatever their order of
+	// admission, without a walk over them (an Insight's status shows it every second).
+	Oldest() (time.Time, bool)
 }
 
 // New returns an empty queue for the policy.
@@ -75,7 +78,7 @@ func New(p Policy) Queue {
 	case Fairness:
 		return newFairQueue(p.Weights)
 	case Priority:
-		return &orderedQueue{h: newHeap(itemKey, priorityLess), prepare: ranker(p)}
+		return &orderedQueue{h: newHeap(itemKey, priorityLess), prepare: ranker(p), arrivals: &arrivals{}}
 	default:
 		return &orderedQueue{h: newHeap(itemKey, fifoLess), prepare: ranker(Policy{})}
 	}
@@ -128,10 +131,18 @@ func priorityLess(a, b *Item) bool {
 type orderedQueue struct {
 	h       *indexedHeap[Item]
 	prepare func(*Item)
+	// arrivals orders Priority's items by arrival too, for Oldest; nil for FIFO, whose
+	// head is its oldest.
+	arrivals *arrivals
 }
 
 func (q *orderedQueue) Push(it Item) {
 	q.prepare(&it)
+	if q.arrivals != nil {
+		if old := q.h.ref(it.Key); old == nil || old.at != it.at {
+			q.arrivals.add(it.Key, it.at, q.h)
+		}
+	}
 	q.h.Upsert(it)
 }
 func (q *orderedQueue) Peek() (Item, bool)       { return q.h.Peek() }
@@ -149,9 +160,17 @@ func (q *orderedQueue) Remove(key string) bool {
 func (q *orderedQueue) Head(n int) []Item {
 	out := popN(q, n)
 	for _, it := range out {
-		q.h.Upsert(it) // already prepared
+		q.h.Upsert(it) // already prepared, and still in arrivals
 	}
 	return out
+}
+
+func (q *orderedQueue) Oldest() (time.Time, bool) {
+	if q.arrivals != nil {
+		return q.arrivals.oldest(q.h)
+	}
+	it, ok := q.h.Peek()
+	return it.Since, ok
 }
 
 func popN(q Queue, n int) []Item {

@@ -195,3 +195,42 @@ func TestFairnessConverges(t *testing.T) {
 		}
 	}
 }
+
+// TestOldest: whatever the order of admission, Oldest is the earliest Since still pending,
+// through pushes, updates, removals, pops and Head.
+func TestOldest(t *testing.T) {
+	for _, alg := range []string{FIFO, Priority, Fairness} {
+		t.Run(alg, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(7, 8))
+			q := New(Policy{Algorithm: alg, AgingInterval: time.Minute, AgingStep: 1})
+			pending := map[string]time.Time{}
+			for step := 0; step < 20000; step++ { // enough for Priority to compact its arrivals
+
+				switch k := fmt.Sprintf("k%03d", r.IntN(300)); r.IntN(4) {
+				case 0, 1:
+					it := item(k, fmt.Sprintf("c%d", r.IntN(5)), int32(r.IntN(10)), time.Duration(r.IntN(10000))*time.Second)
+					q.Push(it)
+					pending[k] = it.Since
+				case 2:
+					q.Remove(k)
+					delete(pending, k)
+				default:
+					if it, ok := q.Pop(); ok {
+						delete(pending, it.Key)
+						q.Release(it.Customer)
+					}
+					q.Head(3)
+				}
+				want, wantOK := time.Time{}, false
+				for _, since := range pending {
+					if !wantOK || since.Before(want) {
+						want, wantOK = since, true
+					}
+				}
+				if got, ok := q.Oldest(); ok != wantOK || !got.Equal(want) {
+					t.Fatalf("step %d: Oldest() = %v, %v; want %v, %v", step, got, ok, want, wantOK)
+				}
+			}
+		})
+	}
+}

@@ -37,6 +37,10 @@ func TestStatusWritesDoNotResync(t *testing.T) {
 	if w.agendaLists != 0 {
 		t.Errorf("listed every Agenda %d times", w.agendaLists)
 	}
+	st := w.insights[types.NamespacedName{Namespace: "team", Name: "serial"}].Status
+	if want := t0.Add(6 * time.Second); st.OldestPendingSince == nil || !st.OldestPendingSince.Time.Equal(want) || st.Pending != 44 {
+		t.Errorf("status: %d pending, the oldest since %v; want 44, since %v", st.Pending, st.OldestPendingSince, want)
+	}
 	if max := 4 * seconds; w.agendaGets > max {
 		t.Errorf("%d Agenda reads for %d completions and admissions; want at most %d", w.agendaGets, seconds, max)
 	}

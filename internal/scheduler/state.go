@@ -27,8 +27,6 @@ type agendaState struct {
 	rerunID string
 	// admittedByMe is true from the admission write until the cache shows it.
 	admittedByMe bool
-	// since is when a pending Agenda joined its queue.
-	since time.Time
 	// unjudged is true while the Agenda controller has not yet said whether it is Accepted.
 	unjudged bool
 }
@@ -160,7 +158,7 @@ func (s *Scheduler) enqueue(ctx context.Context, key types.NamespacedName, ag *p
 	}
 	customer := popv1.CustomerOf(ag.Namespace, nsLabels)
 	since := queuedSince(ag)
-	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: customer, since: since}
+	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: customer}
 	s.insights[insightKey].queue.Push(queue.Item{
 		Key: key.String(), UID: string(ag.UID), Customer: customer, Priority: ag.Spec.Priority, Since: since,
 		Seq: s.sequence(ag.UID),

@@ -3,7 +3,6 @@ package scheduler
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -59,7 +58,7 @@ func (s *Scheduler) insightStatus(key string, st *insightState) popv1.InsightSta
 		since := metav1.NewTime(it.Since)
 		next.Head = append(next.Head, popv1.PendingAgenda{Namespace: ns, Name: name, Position: int32(i + 1), Since: &since})
 	}
-	next.OldestPendingSince = s.oldestPending(key)
+	next.OldestPendingSince = oldestPending(st)
 	capacity := ins.Spec.CapacityOrDefault()
 	set := func(typ string, ok bool, reason, msg string) {
 		status := metav1.ConditionFalse
@@ -75,14 +74,10 @@ func (s *Scheduler) insightStatus(key string, st *insightState) popv1.InsightSta
 	return next
 }
 
-func (s *Scheduler) oldestPending(insightKey string) *metav1.Time {
-	var oldest time.Time
-	for _, a := range s.agendas {
-		if a.insight == insightKey && !a.admitted && !a.since.IsZero() && (oldest.IsZero() || a.since.Before(oldest)) {
-			oldest = a.since
-		}
-	}
-	if oldest.IsZero() {
+// oldestPending asks the queue, which keeps it without a walk over its Agendas.
+func oldestPending(st *insightState) *metav1.Time {
+	oldest, ok := st.queue.Oldest()
+	if !ok {
 		return nil
 	}
 	t := metav1.NewTime(oldest)

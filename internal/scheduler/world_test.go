@@ -42,6 +42,8 @@ type world struct {
 	attempts map[types.NamespacedName]int
 	// admitted is every accepted admission, in order.
 	admitted []types.NamespacedName
+	// running counts admitted, unfinished Agendas per Insight key.
+	running map[string]int
 	// overCapacity records each accepted admission that left its Insight with more
 	// admitted, unfinished Agendas than its capacity: checked at every write, not sampled.
 	overCapacity []string
@@ -59,6 +61,7 @@ func newWorld(t testing.TB) *world {
 		insights: map[types.NamespacedName]*popv1.Insight{},
 		spaces:   map[string]*corev1.Namespace{},
 		attempts: map[types.NamespacedName]int{},
+		running:  map[string]int{},
 	}
 }
 
@@ -153,6 +156,7 @@ func (w *world) addAgenda(name, ns string, n int) types.NamespacedName {
 		Status: metav1.ConditionTrue, Reason: "Valid", LastTransitionTime: metav1.NewTime(t0)})
 	key := client.ObjectKeyFromObject(ag)
 	w.agendas[key] = ag
+	w.track(nil, ag)
 	w.emit(w.onAgenda, nil, ag)
 	return key
 }
@@ -164,6 +168,7 @@ func (w *world) setAgendaStatus(key types.NamespacedName, mutate func(*popv1.Age
 	mutate(&ag.Status)
 	ag.ResourceVersion = w.nextRV()
 	w.agendas[key] = ag
+	w.track(old, ag)
 	w.emit(w.onAgenda, old, ag)
 }
 
@@ -178,6 +183,7 @@ func (w *world) finish(key types.NamespacedName) {
 func (w *world) deleteAgenda(key types.NamespacedName) {
 	old := w.agendas[key]
 	delete(w.agendas, key)
+	w.track(old, nil)
 	w.emit(w.onAgenda, old, nil)
 }
 
@@ -195,17 +201,27 @@ func (w *world) emit(h toolscache.ResourceEventHandler, old, cur client.Object) 
 	}
 }
 
-// runningIn counts the admitted, unfinished Agendas of an Insight, as the API server holds them.
-func (w *world) runningIn(insightKey string) int {
-	n := 0
-	for _, ag := range w.agendas {
-		c := ag.Status.Conditions
-		if ag.Status.Insight == insightKey && meta.IsStatusConditionTrue(c, popv1.AgendaAdmitted) &&
-			!meta.IsStatusConditionTrue(c, popv1.AgendaSucceeded) && !meta.IsStatusConditionTrue(c, popv1.AgendaFailed) {
-			n++
-		}
+// runningIn counts the admitted, unfinished Agendas of an Insight, as the API server holds
+// them; kept up to date on every write (a walk per admission would dominate benchmarks).
+func (w *world) runningIn(insightKey string) int { return w.running[insightKey] }
+
+// track updates running for one Agenda going from old to cur (nil: absent).
+func (w *world) track(old, cur *popv1.Agenda) {
+	if k, ok := runningKey(old); ok {
+		w.running[k]--
 	}
-	return n
+	if k, ok := runningKey(cur); ok {
+		w.running[k]++
+	}
+}
+
+func runningKey(ag *popv1.Agenda) (string, bool) {
+	if ag == nil {
+		return "", false
+	}
+	c := ag.Status.Conditions
+	return ag.Status.Insight, meta.IsStatusConditionTrue(c, popv1.AgendaAdmitted) &&
+		!meta.IsStatusConditionTrue(c, popv1.AgendaSucceeded) && !meta.IsStatusConditionTrue(c, popv1.AgendaFailed)
 }
 
 // isAdmitted tells whether the API server holds the Agenda as admitted.

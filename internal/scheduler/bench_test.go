@@ -1,0 +1,76 @@
+package scheduler
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pop-operator/pop/test/builders"
+)
+
+const (
+	benchCustomers = 1_000
+	benchCapacity  = 100
+)
+
+// benchSizes are the pending counts measured: the cost of a cycle should not depend on it.
+var benchSizes = []int{10_000, 100_000}
+
+// benchWorld is one Insight of capacity 100 serving 1,000 customers' namespaces, with
+// pending Agendas behind the 100 admitted, the scheduler's queues rebuilt.
+func benchWorld(b *testing.B, pending int) (*world, *Scheduler) {
+	w := newWorld(b)
+	w.addInsight(builders.MakeInsight("shared", "pop-system").Capacity(benchCapacity).Obj())
+	for c := range benchCustomers {
+		w.addNamespace(benchNamespace(c), fmt.Sprintf("customer-%04d", c))
+	}
+	for i := range pending + benchCapacity {
+		w.addAgenda(fmt.Sprintf("ag-%07d", i), benchNamespace(i), i)
+	}
+	s := w.scheduler()
+	w.settle(s)
+	if len(w.admitted) != benchCapacity {
+		b.Fatalf("%d admitted after the rebuild, want %d", len(w.admitted), benchCapacity)
+	}
+	w.agendaLists, w.agendaGets = 0, 0
+	return w, s
+}
+
+func benchNamespace(i int) string { return fmt.Sprintf("ns-%04d", i%benchCustomers) }
+
+// BenchmarkCycle measures one second of a busy Insight: one admitted Agenda finishes, one
+// new Agenda arrives, and the cycles that follow (admitting the next, writing the Insight's
+// status, reading back the events of both writes) run until the scheduler is idle. "idle"
+// is a tick when nothing changed. The figures include the in-memory API server's work
+// (decoding the apply patches, deep copies), as the real cache's copies would.
+func BenchmarkCycle(b *testing.B) {
+	for _, pending := range benchSizes {
+		b.Run(fmt.Sprintf("one-finishes-one-arrives/pending=%d", pending), func(b *testing.B) {
+			w, s := benchWorld(b, pending)
+			done, next := 0, pending+benchCapacity
+			b.ReportAllocs()
+			for b.Loop() {
+				w.finish(w.admitted[done])
+				w.addAgenda(fmt.Sprintf("ag-%07d", next), benchNamespace(next), next)
+				done, next = done+1, next+1
+				w.clock.Step(time.Second)
+				w.settle(s)
+			}
+			reportReads(b, w)
+		})
+		b.Run(fmt.Sprintf("idle/pending=%d", pending), func(b *testing.B) {
+			w, s := benchWorld(b, pending)
+			b.ReportAllocs()
+			for b.Loop() {
+				w.clock.Step(time.Second)
+				w.settle(s)
+			}
+			reportReads(b, w)
+		})
+	}
+}
+
+func reportReads(b *testing.B, w *world) {
+	b.ReportMetric(float64(w.agendaGets)/float64(b.N), "agenda-reads/op")
+	b.ReportMetric(float64(w.agendaLists)/float64(b.N), "agenda-lists/op")
+}
