@@ -65,6 +65,7 @@ var _ = BeforeSuite(func() {
 	Expect(err).NotTo(HaveOccurred())
 
 	kubectl = filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
+	removeKustomizeInstall() // left by an earlier run that stopped half-way
 	helmInstall()
 })
 
