@@ -153,8 +153,8 @@ func (s *Scheduler) enqueue(ctx context.Context, key types.NamespacedName, ag *p
 		return
 	}
 	insightKey := matching.Key(ins)
-	if st != nil && st.insight != insightKey {
-		s.drop(key)
+	if st != nil && (st.insight != insightKey || st.admitted) {
+		s.drop(key) // moved, or admitted before and back in the queue (a rerun): its slot is free
 	}
 	customer := popv1.CustomerOf(ag.Namespace, nsLabels)
 	since := queuedSince(ag)
