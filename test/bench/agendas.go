@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -91,6 +92,12 @@ func PatchInsight(ctx context.Context, c client.Client, phase string, change fun
 // CreateAll creates Agendas first..first+n-1 of a phase with Workers parallel clients and
 // records each create in the Observer. It returns when the last create returned.
 func CreateAll(ctx context.Context, c client.Client, obs *Observer, first, n int, build func(int) *popv1.Agenda) error {
+	return CreateAllThen(ctx, c, obs, first, n, build, nil)
+}
+
+// CreateAllThen is CreateAll, calling then (when not nil) on each Agenda once created.
+func CreateAllThen(ctx context.Context, c client.Client, obs *Observer, first, n int, build func(int) *popv1.Agenda,
+	then func(*popv1.Agenda) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	next := make(chan int)
@@ -113,7 +120,11 @@ func CreateAll(ctx context.Context, c client.Client, obs *Observer, first, n int
 			defer wg.Done()
 			for i := range next {
 				ag := build(i)
-				if err := createRetrying(ctx, c, ag); err != nil {
+				err := createRetrying(ctx, c, ag)
+				if err == nil && then != nil {
+					err = then(ag)
+				}
+				if err != nil {
 					once.Do(func() { firstErr = fmt.Errorf("creating Agenda %s: %w", ag.Name, err); cancel() })
 					return
 				}
@@ -176,4 +187,31 @@ func DeletePhase(ctx context.Context, c client.Client, phase string) error {
 
 func metaName(phase string) metav1.ObjectMeta {
 	return metav1.ObjectMeta{Namespace: OperatorNamespace, Name: phase}
+}
+
+// DeletePods deletes the phase's handler Pods, Workers at a time.
+func DeletePods(ctx context.Context, c client.Client, phase string) error {
+	var pods corev1.PodList
+	if err := c.List(ctx, &pods, client.HasLabels{popv1.AgendaLabel}); err != nil {
+		return err
+	}
+	work := make(chan *corev1.Pod)
+	var wg sync.WaitGroup
+	for range Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for pod := range work {
+				_ = client.IgnoreNotFound(c.Delete(ctx, pod, client.GracePeriodSeconds(0)))
+			}
+		}()
+	}
+	for i := range pods.Items {
+		if PhaseOf(pods.Items[i].Name) == phase {
+			work <- &pods.Items[i]
+		}
+	}
+	close(work)
+	wg.Wait()
+	return nil
 }

@@ -80,6 +80,7 @@ func StartEnv(dir string) (*Env, error) {
 	e.Env.ControlPlane.Etcd.Configure().Append("quota-backend-bytes", strconv.Itoa(8<<30))
 	cfg, err := e.Env.Start()
 	if err != nil {
+		_ = e.Env.Stop() // a failed start (CRDs refused) leaves the control plane running
 		return nil, fmt.Errorf("starting envtest: %w", err)
 	}
 	cfg.QPS, cfg.Burst = 1e6, 1e6 // the bench must never be the bottleneck it measures

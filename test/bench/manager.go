@@ -61,7 +61,7 @@ func BuildManager(ctx context.Context, dir string) (string, error) {
 // StartManager runs bin against the kubeconfig and waits until it is ready.
 func StartManager(ctx context.Context, bin, kubeconfig, dir string) (*Manager, error) {
 	m := &Manager{MetricsAddr: freeAddr(), ProbeAddr: freeAddr(), PprofAddr: freeAddr(),
-		Log: filepath.Join(dir, "manager.log"), stop: make(chan struct{})}
+		Log: filepath.Join(dir, fmt.Sprintf("manager-%d.log", time.Now().Unix())), stop: make(chan struct{})}
 	logf, err := os.Create(m.Log)
 	if err != nil {
 		return nil, err

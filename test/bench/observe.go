@@ -293,3 +293,15 @@ func (o *Observer) Forget(phase string) {
 		}
 	}
 }
+
+// Waiting returns the name of one Agenda of the phase that is queued and not admitted.
+func (o *Observer) Waiting(phase string) (string, bool) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for name, t := range o.agendas {
+		if PhaseOf(name) == phase && !t.Queued.IsZero() && t.Admitted.IsZero() {
+			return name, true
+		}
+	}
+	return "", false
+}

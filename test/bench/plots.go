@@ -87,7 +87,7 @@ func save(path, title, x, y string, logX bool, series []any) error {
 		p.X.Scale = plot.LogScale{}
 		p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	}
-	p.Legend.Top = !logX
+	p.Legend.Top = true
 	p.Legend.Left = logX
 	if err := plotutil.AddLines(p, series...); err != nil {
 		return err

@@ -17,9 +17,12 @@ type Sizes struct {
 	Probes, Chain       int    `json:"-"`
 	Drains              []int  `json:"-"`
 	Running             int    `json:"-"`
-	Cached10            int    `json:"-"`
-	Pending, Slots      int    `json:"-"`
-	Repeats             int    `json:"-"`
+	// BgRunMin and BgRunMax bound the background Pods' run time, BgWarm how long the
+	// background runs before the loaded latencies are taken.
+	BgRunMin, BgRunMax, BgWarm time.Duration `json:"-"`
+	Cached10                   int           `json:"-"`
+	Pending, Slots             int           `json:"-"`
+	Repeats                    int           `json:"-"`
 }
 
 // SizesFor returns the named sizes: "small" (CI, a few minutes) or "full".
@@ -27,10 +30,12 @@ func SizesFor(name string) (Sizes, error) {
 	switch name {
 	case "small":
 		return Sizes{Name: name, Ceiling1: 200, Ceiling10: 40, Single: 200, Fan: 40, Probes: 10, Chain: 10,
-			Drains: []int{200}, Running: 200, Cached10: 200, Pending: 1000, Slots: 10, Repeats: 1}, nil
+			Drains: []int{200}, Running: 200, Cached10: 200, Pending: 1000, Slots: 10, Repeats: 1,
+			BgRunMin: 10 * time.Second, BgRunMax: 30 * time.Second, BgWarm: 20 * time.Second}, nil
 	case "full":
 		return Sizes{Name: name, Ceiling1: 1000, Ceiling10: 200, Single: 1000, Fan: 200, Probes: 30, Chain: 50,
-			Drains: []int{1000, 10000}, Running: 1000, Cached10: 10000, Pending: 100000, Slots: 30, Repeats: 3}, nil
+			Drains: []int{1000, 10000}, Running: 1000, Cached10: 10000, Pending: 100000, Slots: 30, Repeats: 3,
+			BgRunMin: 30 * time.Second, BgRunMax: 90 * time.Second, BgWarm: 60 * time.Second}, nil
 	}
 	return Sizes{}, fmt.Errorf("unknown size %q: small or full", name)
 }
@@ -44,6 +49,12 @@ type Runner struct {
 	Dir   string // scratch: audit log, manager log, profiles
 	Sizes Sizes
 	Log   func(format string, args ...any)
+	// Bin is the manager binary; earlier is what managers stopped so far used.
+	Bin     string
+	earlier struct {
+		cpu, hwm float64
+		byMethod map[string]float64
+	}
 
 	Result Result
 }
@@ -145,4 +156,49 @@ func waitCtx(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-time.After(d):
 	}
+}
+
+// StartManager starts the manager binary against the control plane.
+func (r *Runner) StartManager(ctx context.Context) error {
+	m, err := StartManager(ctx, r.Bin, r.Env.ManagerKubecfg, r.Dir)
+	if err != nil {
+		return err
+	}
+	r.Mgr = m
+	r.Log("manager running (pid %d, log %s)", m.Cmd.Process.Pid, m.Log)
+	return nil
+}
+
+// StopManager stops it, keeping its CPU time and peak RSS for the run's totals.
+func (r *Runner) StopManager() {
+	if r.Mgr == nil {
+		return
+	}
+	_, hwm := r.Mgr.RSS()
+	if by, err := r.Mgr.RequestsByMethod(); err == nil {
+		if r.earlier.byMethod == nil {
+			r.earlier.byMethod = map[string]float64{}
+		}
+		for k, v := range by {
+			r.earlier.byMethod[k] += v
+		}
+	}
+	r.earlier.cpu += r.Mgr.CPUSeconds()
+	r.earlier.hwm = max(r.earlier.hwm, float64(hwm))
+	r.Mgr.Stop()
+	r.Mgr = nil
+}
+
+// RequestsByMethod are the client requests of every manager process stopped so far.
+func (r *Runner) RequestsByMethod() map[string]float64 { return r.earlier.byMethod }
+
+// ManagerTotals are the CPU seconds and peak RSS of every manager process of the run.
+func (r *Runner) ManagerTotals() (cpu, peakRSS float64) {
+	cpu, peakRSS = r.earlier.cpu, r.earlier.hwm
+	if r.Mgr != nil {
+		_, hwm := r.Mgr.RSS()
+		cpu += r.Mgr.CPUSeconds()
+		peakRSS = max(peakRSS, float64(hwm))
+	}
+	return cpu, peakRSS
 }

@@ -14,7 +14,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/test/bench"
@@ -25,6 +29,7 @@ func main() {
 	out := flag.String("out", "", "folder for results.json, results.md, plots and profiles (default: a temporary folder)")
 	only := flag.String("phases", "", "comma-separated phases to run (idle,tp1,tp10,drain,load,mem,pend); all when empty")
 	flag.Parse()
+	ctrllog.SetLogger(logr.Discard()) // the bench's own informers; its progress goes to stderr
 	if err := run(*size, *out, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "popbench:", err)
 		os.Exit(1)
@@ -36,7 +41,7 @@ func run(size, out, only string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
 	scratch, err := os.MkdirTemp("", "popbench-")
 	if err != nil {
@@ -75,12 +80,12 @@ func run(size, out, only string) error {
 	if err := r.Obs.Start(ctx, r.Env); err != nil {
 		return err
 	}
-	if r.Mgr, err = bench.StartManager(ctx, bin, r.Env.ManagerKubecfg, scratch); err != nil {
+	r.Bin = bin
+	if err := r.StartManager(ctx); err != nil {
 		return err
 	}
-	logf("manager running (pid %d, log %s)", r.Mgr.Cmd.Process.Pid, r.Mgr.Log)
 	if err := phases(ctx, r, want); err != nil {
-		r.Mgr.Stop()
+		r.StopManager()
 		return err
 	}
 	return finish(r, out, logf)
@@ -93,8 +98,12 @@ func phases(ctx context.Context, r *bench.Runner, want func(string) bool) error 
 		run  func() error
 	}{
 		{"idle", func() error { return r.Idle(ctx) }},
-		{"tp1", func() error { return r.Throughput(ctx, "tp1", "single-op", s.Single, bench.SingleOp) }},
-		{"tp10", func() error { return r.Throughput(ctx, "tp10", "10-op", s.Fan, bench.FanOut) }},
+		{"tp1", func() error {
+			return repeat(s.Repeats, "tp1", func(p string) error { return r.Throughput(ctx, p, "single-op", s.Single, bench.SingleOp) })
+		}},
+		{"tp10", func() error {
+			return repeat(s.Repeats, "tp10", func(p string) error { return r.Throughput(ctx, p, "10-op", s.Fan, bench.FanOut) })
+		}},
 		{"drain", func() error {
 			for _, n := range s.Drains {
 				for _, algo := range []popv1.SchedulingAlgorithm{popv1.FIFO, popv1.Fairness} {
@@ -120,13 +129,28 @@ func phases(ctx context.Context, r *bench.Runner, want func(string) bool) error 
 	return nil
 }
 
+// repeat runs a phase k times, named base, base+"r2", base+"r3"…
+func repeat(k int, base string, run func(string) error) error {
+	for i := range k {
+		name := base
+		if i > 0 {
+			name = fmt.Sprintf("%sr%d", base, i+1)
+		}
+		if err := run(name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // finish stops the manager, reads the audit log and writes the results.
 func finish(r *bench.Runner, out string, logf func(string, ...any)) error {
 	res := &r.Result
-	res.ByMethod, _ = r.Mgr.RequestsByMethod()
-	rss, hwm := r.Mgr.RSS()
-	res.Manager = map[string]float64{"cpuSeconds": r.Mgr.CPUSeconds(), "peakRSSMB": float64(hwm) / (1 << 20), "finalRSSMB": float64(rss) / (1 << 20)}
-	r.Mgr.Stop()
+	rss, _ := r.Mgr.RSS()
+	cpu, peak := r.ManagerTotals()
+	res.Manager = map[string]float64{"cpuSeconds": cpu, "peakRSSMB": peak / (1 << 20), "finalRSSMB": float64(rss) / (1 << 20)}
+	r.StopManager()
+	res.ByMethod = r.RequestsByMethod()
 	logf("reading the audit log")
 	byPhase, err := bench.ReadAudit(r.Env.AuditLog)
 	if err != nil {
