@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
 	"github.com/pop-operator/pop/internal/bridge"
+	"github.com/pop-operator/pop/internal/execution"
 )
 
 // defaultWebhookCertDir is controller-runtime's default certificate folder, where the shipped
@@ -27,6 +28,10 @@ const (
 	certModeExternal = "external"
 )
 
+// minLaunchWait is the shortest --launch-wait: the planner retries refused Pods and rechecks
+// waits no more often than once a second.
+const minLaunchWait = time.Second
+
 // options are the manager's command-line settings.
 type options struct {
 	metricsAddr             string
@@ -39,6 +44,7 @@ type options struct {
 	qps                     float64
 	burst                   int
 	maxConcurrentReconciles int
+	launchWait              time.Duration
 	operatorNamespace       string
 	enableWebhooks          bool
 	webhookPort             int
@@ -81,6 +87,7 @@ func defaultOptions() options {
 		qps:                     500,
 		burst:                   1000,
 		maxConcurrentReconciles: 8,
+		launchWait:              execution.DefaultLaunchWait,
 		operatorNamespace:       envOr("POD_NAMESPACE", "pop-system"),
 		webhookPort:             9443,
 		runControllers:          true,
@@ -140,6 +147,9 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	o.bridge.BindFlags(fs)
 	fs.IntVar(&o.maxConcurrentReconciles, "max-concurrent-reconciles", o.maxConcurrentReconciles,
 		"Reconciles each controller runs in parallel.")
+	fs.DurationVar(&o.launchWait, "launch-wait", o.launchWait,
+		"How long a ready operation may be kept from starting (its HandlerType missing or not Ready, its Pod refused "+
+			"for a reason that may pass, such as a quota) before it fails. At least 1s.")
 }
 
 // watchedNamespaces splits the --namespaces flag, dropping blanks and duplicates.
@@ -162,6 +172,11 @@ func (o *options) validate() error {
 	}
 	if o.maxConcurrentReconciles < 1 {
 		return fmt.Errorf("--max-concurrent-reconciles must be at least 1, got %d", o.maxConcurrentReconciles)
+	}
+	// Refused Pods are retried and waits rechecked at one-second granularity: a shorter wait
+	// would fail operations before their first retry.
+	if o.launchWait < minLaunchWait {
+		return fmt.Errorf("--launch-wait must be at least %s, got %s", minLaunchWait, o.launchWait)
 	}
 	if o.webhookCertMode != certModeSelfManaged && o.webhookCertMode != certModeExternal {
 		return fmt.Errorf("--webhook-cert-mode must be %q or %q, got %q", certModeSelfManaged, certModeExternal, o.webhookCertMode)

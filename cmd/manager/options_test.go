@@ -2,9 +2,14 @@ package main
 
 import (
 	"flag"
+	"io"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/pop-operator/pop/internal/execution"
 )
 
 func TestWatchedNamespaces(t *testing.T) {
@@ -47,5 +52,26 @@ func TestFlagsAndValidation(t *testing.T) {
 	mo := managerOptions(o, nil)
 	if len(mo.Cache.DefaultNamespaces) != 2 {
 		t.Errorf("want a cache restricted to 2 namespaces, got %v", mo.Cache.DefaultNamespaces)
+	}
+}
+
+// TestLaunchWaitFlag: --launch-wait reaches the controllers' options, and a wait that is not
+// positive is refused naming the flag.
+func TestLaunchWaitFlag(t *testing.T) {
+	o, err := parseArgs([]string{"--launch-wait=90s"}, io.Discard)
+	if err != nil {
+		t.Fatalf("--launch-wait=90s refused: %v", err)
+	}
+	if got := controllerOptions(o).LaunchWait; got != 90*time.Second {
+		t.Errorf("controllers.Options.LaunchWait = %s, want 1m30s", got)
+	}
+	if got := controllerOptions(defaultOptions()).LaunchWait; got != execution.DefaultLaunchWait {
+		t.Errorf("default LaunchWait = %s, want %s", got, execution.DefaultLaunchWait)
+	}
+	for _, bad := range []string{"--launch-wait=0s", "--launch-wait=-1m", "--launch-wait=500ms"} {
+		_, err := parseArgs([]string{bad}, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), "--launch-wait") {
+			t.Errorf("parseArgs(%s) = %v, want an error naming --launch-wait", bad, err)
+		}
 	}
 }

@@ -69,6 +69,15 @@ func handlerPodSelector() labels.Selector {
 	return labels.NewSelector().Add(*req)
 }
 
+// controllerOptions are what the controllers run with.
+func controllerOptions(o options) controllers.Options {
+	return controllers.Options{
+		MaxConcurrentReconciles: o.maxConcurrentReconciles,
+		OperatorNamespace:       o.operatorNamespace,
+		LaunchWait:              o.launchWait,
+	}
+}
+
 // certOptions say where the webhook's certificate comes from, in the manager's namespace.
 func certOptions(o options) webhooks.CertOptions {
 	return webhooks.CertOptions{
@@ -102,10 +111,7 @@ func run(ctx context.Context, o options) error {
 		return fmt.Errorf("creating manager: %w", err)
 	}
 	if o.runControllers {
-		if err := controllers.SetupAll(mgr, controllers.Options{
-			MaxConcurrentReconciles: o.maxConcurrentReconciles,
-			OperatorNamespace:       o.operatorNamespace,
-		}); err != nil {
+		if err := controllers.SetupAll(mgr, controllerOptions(o)); err != nil {
 			return err
 		}
 	}
