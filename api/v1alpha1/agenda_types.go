@@ -6,9 +6,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// MaxOperations is the most operations one Agenda may hold. With outputs bounded by
-// OutputSpec.maxBytes (at most 4096, default 1024) the Agenda stays well below etcd's
-// 1.5 MB object limit.
+// MaxOperations is the most operations one Agenda may hold. It does not keep the Agenda
+// under etcd's 1.5 MiB request limit: the status holds every operation's output, and 1,000
+// outputs at the default 1 KiB bound already make an object of 1.3 to 1.8 MB (docs/api.md,
+// Output bound); the status layout that removes this limit is issue 14's.
 const MaxOperations = 1000
 
 // Operation is one step of an Agenda, run in its own Pod.
@@ -323,7 +324,9 @@ type AgendaStatus struct {
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 
-	// percentComplete is the share of operations complete, weighted by their progress.
+	// percentComplete is the share of operations that succeeded, executing ones counted by
+	// their progress; failed, skipped and cancelled ones count 0, so only a Succeeded Agenda
+	// reads 100.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	// +optional

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -321,10 +322,17 @@ func podDone(pod *corev1.Pod) bool {
 
 func ptrTime(t metav1.Time) *metav1.Time { return &t }
 
+// truncate fits a message into the API's 1,024 characters, cutting on a rune boundary: a
+// split rune is invalid UTF-8, which the API server stores as U+FFFD, so the next pass
+// would see a status that differs from the one it computed and write it again.
 func truncate(s string) string {
 	const limit = 1024
 	if len(s) <= limit {
 		return s
 	}
-	return s[:limit-3] + "..."
+	cut := limit - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
 }

@@ -111,18 +111,19 @@ func firstFailure(ops []popv1.OperationStatus) string {
 	return "operations were skipped or cancelled"
 }
 
-// percentComplete weighs every operation equally: complete ones count 100, executing
-// ones their reported progress.
+// percentComplete weighs every operation equally: succeeded ones count 100, executing
+// ones their reported progress. Failed, skipped and cancelled ones count 0: their work was
+// not done, so only a Succeeded Agenda reads 100.
 func percentComplete(ops []popv1.OperationStatus) int32 {
 	if len(ops) == 0 {
 		return 0
 	}
 	var sum int64
 	for _, o := range ops {
-		switch {
-		case isFinalOp(o.State):
+		switch o.State {
+		case popv1.OperationSucceeded:
 			sum += 100
-		case o.State == popv1.OperationExecuting:
+		case popv1.OperationExecuting:
 			sum += int64(o.Progress)
 		}
 	}
