@@ -202,7 +202,7 @@ func (r *Runner) Drain(ctx context.Context, algo popv1.SchedulingAlgorithm, n in
 	if err := r.Queue(ctx, phase, n, SingleOp); err != nil {
 		return err
 	}
-	if n > FillAbove {
+	if n > r.Sizes.FillAbove {
 		how = "queued by the bench, manager restarted"
 	}
 	p := r.begin(phase, fmt.Sprintf("%d pending single-op Agendas (%s, %d customers, capacity %d; %s) drained after unpausing", n, algo, Customers, 2*n, how))
@@ -277,13 +277,9 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// FillAbove is the backlog size above which the bench writes queued Agendas itself
-// (QueueByFill) instead of having the manager queue them, to keep the full run near an hour.
-const FillAbove = 2000
-
 // Queue queues n Agendas of a phase in its paused Insight and lets the manager go quiet.
 func (r *Runner) Queue(ctx context.Context, phase string, n int, build func(string, int) *popv1.Agenda) error {
-	if n > FillAbove {
+	if n > r.Sizes.FillAbove {
 		return r.QueueByFill(ctx, phase, n, build)
 	}
 	if err := CreateAll(ctx, r.Env.Client, r.Obs, 0, n, func(i int) *popv1.Agenda { return build(phase, i) }); err != nil {

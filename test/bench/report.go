@@ -167,7 +167,7 @@ func (r *Result) Markdown() string {
 			float64(p.Requests.Reads)/n, float64(p.Requests.Conflicts)/n, strings.Join(parts, " · "))
 	}
 	if len(r.ByMethod) > 0 {
-		w("\nCross-check, the manager processes' own client metrics over the whole run (rest_client_requests_total by method, all phases and the ceiling's absence included):")
+		w("\nCross-check, the manager processes' own client metrics over the whole run (rest_client_requests_total by method, every phase and every manager process of the run):")
 		for _, k := range sortedKeys(r.ByMethod) {
 			w(" %s %.0f", k, r.ByMethod[k])
 		}

@@ -20,9 +20,13 @@ type Sizes struct {
 	// BgRunMin and BgRunMax bound the background Pods' run time, BgWarm how long the
 	// background runs before the loaded latencies are taken.
 	BgRunMin, BgRunMax, BgWarm time.Duration `json:"-"`
-	Cached10                   int           `json:"-"`
-	Pending, Slots             int           `json:"-"`
-	Repeats                    int           `json:"-"`
+	// FillAbove is the backlog above which the bench writes queued Agendas itself
+	// (QueueByFill) instead of having the manager queue them: the full run stays near an
+	// hour, and the small one takes the same paths.
+	FillAbove      int `json:"-"`
+	Cached10       int `json:"-"`
+	Pending, Slots int `json:"-"`
+	Repeats        int `json:"-"`
 }
 
 // SizesFor returns the named sizes: "small" (CI, a few minutes) or "full".
@@ -31,11 +35,11 @@ func SizesFor(name string) (Sizes, error) {
 	case "small":
 		return Sizes{Name: name, Ceiling1: 200, Ceiling10: 40, Single: 200, Fan: 40, Probes: 10, Chain: 10,
 			Drains: []int{200}, Running: 200, Cached10: 200, Pending: 1000, Slots: 10, Repeats: 1,
-			BgRunMin: 10 * time.Second, BgRunMax: 30 * time.Second, BgWarm: 20 * time.Second}, nil
+			BgRunMin: 10 * time.Second, BgRunMax: 30 * time.Second, BgWarm: 20 * time.Second, FillAbove: 100}, nil
 	case "full":
 		return Sizes{Name: name, Ceiling1: 1000, Ceiling10: 200, Single: 1000, Fan: 200, Probes: 30, Chain: 50,
 			Drains: []int{1000, 10000}, Running: 1000, Cached10: 10000, Pending: 100000, Slots: 30, Repeats: 3,
-			BgRunMin: 30 * time.Second, BgRunMax: 90 * time.Second, BgWarm: 60 * time.Second}, nil
+			BgRunMin: 30 * time.Second, BgRunMax: 90 * time.Second, BgWarm: 60 * time.Second, FillAbove: 2000}, nil
 	}
 	return Sizes{}, fmt.Errorf("unknown size %q: small or full", name)
 }

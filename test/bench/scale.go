@@ -95,7 +95,7 @@ func (r *Runner) Memory(ctx context.Context) error {
 	}
 	start := time.Now()
 	how := "queued through the manager"
-	if n > FillAbove {
+	if n > r.Sizes.FillAbove {
 		how = "queued by the bench, manager restarted"
 	}
 	if err := r.Queue(ctx, phase, n, FanOut); err != nil {
