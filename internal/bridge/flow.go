@@ -31,7 +31,11 @@ type flowControl struct {
 	pending  int            // from the cache at the last count
 	byNS     map[string]int // the same, per namespace
 	inflight map[string]int // per namespace, messages between their check and their Agenda
+	// unseen are the Agendas this process created that the cache has not shown yet;
+	// observed those the cache's informer reported (created, changed or deleted) lately,
+	// so that an Agenda deleted before a count saw it stops counting at once.
 	unseen   map[string]time.Time
+	observed map[string]time.Time
 	paused   bool
 }
 
@@ -94,12 +98,32 @@ func (f *flowControl) done(namespace, created string) {
 	if f.inflight[namespace]--; f.inflight[namespace] <= 0 {
 		delete(f.inflight, namespace)
 	}
-	if created != "" {
-		if f.unseen == nil {
-			f.unseen = map[string]time.Time{}
-		}
-		f.unseen[created] = time.Now()
+	if created == "" {
+		return
 	}
+	if _, seen := f.observed[created]; seen {
+		f.counted = time.Time{} // in the cache already, maybe not in the last count
+		return
+	}
+	if f.unseen == nil {
+		f.unseen = map[string]time.Time{}
+	}
+	f.unseen[created] = time.Now()
+}
+
+// observe records that the cache has seen an Agenda (namespace/name): it no longer needs
+// counting as unseen, even if it is deleted before the next count.
+func (f *flowControl) observe(key string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.unseen[key]; ok {
+		delete(f.unseen, key)
+		f.counted = time.Time{} // it counts from the cache now: count again before the next take
+	}
+	if f.observed == nil {
+		f.observed = map[string]time.Time{}
+	}
+	f.observed[key] = time.Now()
 }
 
 // customerRoom is how many more Agendas the namespace's customer may have waiting.
@@ -135,9 +159,11 @@ func (f *flowControl) count(ctx context.Context, c client.Reader) error {
 			byNS[ag.Namespace]++
 		}
 	}
-	for k, t := range f.unseen {
-		if time.Since(t) > unseenExpiry {
-			delete(f.unseen, k)
+	for _, m := range []map[string]time.Time{f.unseen, f.observed} {
+		for k, t := range m {
+			if time.Since(t) > unseenExpiry {
+				delete(m, k)
+			}
 		}
 	}
 	f.pending, f.byNS, f.counted = n, byNS, time.Now()
@@ -149,7 +175,8 @@ func (f *flowControl) setPaused(paused bool, bound int, log logr.Logger) {
 		return
 	}
 	f.paused = paused
-	log.Info("Flow control", "paused", paused, "pending", f.used(), "bound", bound)
+	log.Info("Flow control", "paused", paused, "pending", f.used(), "bound", bound,
+		"cached", f.pending, "unseen", len(f.unseen), "inflight", f.used()-f.pending-len(f.unseen))
 	if paused {
 		metrics.BridgePaused.Set(1)
 	} else {

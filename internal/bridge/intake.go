@@ -2,6 +2,7 @@ package bridge
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 
@@ -9,8 +10,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	"github.com/go-logr/logr"
+	toolscache "k8s.io/client-go/tools/cache"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/metrics"
 )
 
@@ -28,6 +32,8 @@ type Intake struct {
 	// APIReader reads what the cache does not hold: signing Secrets, an Agenda that
 	// already exists when the cache has not seen it yet, and the health probe.
 	APIReader client.Reader
+	// Informers, when set, tell flow control at once when the cache sees a bridged Agenda.
+	Informers cache.Informers
 	Log       logr.Logger
 
 	secrets secretCache
@@ -43,6 +49,9 @@ func (i *Intake) NeedLeaderElection() bool { return false }
 func (i *Intake) Start(ctx context.Context) error {
 	i.Log.Info("SQS intake starting", "sharedQueues", i.Config.IntakeQueues, "customerQueues", len(i.Config.CustomerQueues),
 		"pollers", i.Config.Pollers, "maxPending", i.Config.MaxPending, "maxPendingPerCustomer", i.Config.MaxPendingPerCustomer)
+	if err := i.watchAgendas(ctx); err != nil {
+		return err
+	}
 	var wg sync.WaitGroup
 	for _, q := range i.queues() {
 		for range i.Config.Pollers {
@@ -55,6 +64,29 @@ func (i *Intake) Start(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// watchAgendas feeds the cache's Agenda events to flow control.
+func (i *Intake) watchAgendas(ctx context.Context) error {
+	if i.Informers == nil {
+		return nil
+	}
+	inf, err := i.Informers.GetInformer(ctx, &popv1.Agenda{})
+	if err != nil {
+		return fmt.Errorf("watching Agendas for flow control: %w", err)
+	}
+	observe := func(obj any) {
+		if ag, ok := obj.(*popv1.Agenda); ok && ag.Labels[SourceLabel] != SourceSQS {
+			return // only bridged Agendas are counted
+		}
+		if key, err := toolscache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
+			i.flow.observe(key)
+		}
+	}
+	_, err = inf.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: observe, DeleteFunc: observe, UpdateFunc: func(_, obj any) { observe(obj) },
+	})
+	return err
 }
 
 func (i *Intake) queues() []*intakeQueue {

@@ -26,7 +26,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config, concurrency int) err
 	}
 	if c.intakeEnabled() {
 		in := &Intake{Config: c, Clients: clients, Store: store, Client: mgr.GetClient(),
-			APIReader: mgr.GetAPIReader(), Log: mgr.GetLogger().WithName("sqs-intake")}
+			APIReader: mgr.GetAPIReader(), Informers: mgr.GetCache(), Log: mgr.GetLogger().WithName("sqs-intake")}
 		if err := mgr.Add(in); err != nil {
 			return fmt.Errorf("adding the SQS intake: %w", err)
 		}

@@ -17,15 +17,24 @@ func bridgeCmd(g *globals) *cobra.Command {
 func bridgeInitCmd(g *globals) *cobra.Command {
 	cfg := bridge.DefaultConfig()
 	res := bridge.Resources{IntakeQueue: "pop-intake", DeadLetterQueue: "pop-intake-dead-letters", Table: "pop-agendas", MaxReceiveCount: 10}
+	customer := ""
 	cmd := &cobra.Command{
 		Use:   "init",
 		Short: "Create the intake queue, its dead-letter queue and the DynamoDB table (existing ones are kept)",
 		Long: `init creates what one deployment of the bridge uses, with the AWS default credential chain:
 the intake queue (with a redrive policy to the dead-letter queue as a safety net), the
 dead-letter queue (14 days' retention), and the table keyed by (customerId, agendaId) with TTL
-on expiresAt. It prints the manager flags that point the bridge at them.`,
+on expiresAt. It prints the manager flags that point the bridge at them.
+
+The intake queue is shared unless --customer binds it to one customer: on a shared queue
+every message must be signed with its customer's key; a customer queue (by default
+pop-intake-<customer>; let only that customer send to it) is that customer's identity.
+Run it once per customer queue; existing queues and the table are kept.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if customer != "" && !cmd.Flags().Changed("intake-queue") {
+				res.IntakeQueue = "pop-intake-" + customer
+			}
 			clients, err := bridge.NewClients(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -34,8 +43,12 @@ on expiresAt. It prints the manager flags that point the bridge at them.`,
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "--bridge-intake-queues=%s\n--bridge-dead-letter-queue=%s\n--bridge-table=%s\n",
-				p.IntakeQueueURL, p.DeadLetterQueueURL, res.Table)
+			if customer != "" {
+				fmt.Fprintf(g.out, "--bridge-customer-queues=%s=%s\n", customer, p.IntakeQueueURL)
+			} else {
+				fmt.Fprintf(g.out, "--bridge-intake-queues=%s\n", p.IntakeQueueURL)
+			}
+			fmt.Fprintf(g.out, "--bridge-dead-letter-queue=%s\n--bridge-table=%s\n", p.DeadLetterQueueURL, res.Table)
 			return nil
 		},
 	}
@@ -43,6 +56,7 @@ on expiresAt. It prints the manager flags that point the bridge at them.`,
 	f.StringVar(&res.IntakeQueue, "intake-queue", res.IntakeQueue, "name of the intake queue")
 	f.StringVar(&res.DeadLetterQueue, "dead-letter-queue", res.DeadLetterQueue, "name of the dead-letter queue")
 	f.StringVar(&res.Table, "table", res.Table, "name of the DynamoDB table")
+	f.StringVar(&customer, "customer", "", "bind the intake queue to this customer id (default queue name pop-intake-<customer>)")
 	f.IntVar(&res.MaxReceiveCount, "max-receive-count", res.MaxReceiveCount, "receives after which SQS itself dead-letters a message")
 	f.StringVar(&cfg.Region, "region", "", "AWS region (default: the credential chain's)")
 	f.StringVar(&cfg.SQSEndpoint, "sqs-endpoint", "", "SQS endpoint override (emulators)")

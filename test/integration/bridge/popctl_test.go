@@ -48,5 +48,15 @@ var _ = Describe("popctl bridge init", func() {
 		ttl, err := aws.DynamoDB.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: awssdk.String(name)})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(awssdk.ToString(ttl.TimeToLiveDescription.AttributeName)).To(Equal("expiresAt"))
+
+		By("binding a queue to one customer")
+		customerID := fmt.Sprintf("c%d", time.Now().UnixNano())
+		out.Reset()
+		root := popctl.NewRoot(&out, GinkgoWriter)
+		root.SetArgs([]string{"bridge", "init", "--customer", customerID, "--dead-letter-queue", name + "-dlq", "--table", name,
+			"--sqs-endpoint", os.Getenv("POP_SQS_ENDPOINT"), "--dynamodb-endpoint", os.Getenv("POP_DYNAMODB_ENDPOINT")})
+		Expect(root.ExecuteContext(ctx)).To(Succeed())
+		Expect(out.String()).To(MatchRegexp(`(?m)^--bridge-customer-queues=%s=\S+/pop-intake-%s$`, customerID, customerID))
+		Expect(out.String()).NotTo(ContainSubstring("--bridge-intake-queues"))
 	})
 })
