@@ -205,7 +205,6 @@ func TestOldest(t *testing.T) {
 			q := New(Policy{Algorithm: alg, AgingInterval: time.Minute, AgingStep: 1})
 			pending := map[string]time.Time{}
 			for step := 0; step < 20000; step++ { // enough for Priority to compact its arrivals
-
 				switch k := fmt.Sprintf("k%03d", r.IntN(300)); r.IntN(4) {
 				case 0, 1:
 					it := item(k, fmt.Sprintf("c%d", r.IntN(5)), int32(r.IntN(10)), time.Duration(r.IntN(10000))*time.Second)

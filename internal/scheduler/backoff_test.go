@@ -44,7 +44,7 @@ func TestAdmissionFailureBacksOff(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
 			w.addNamespace("team", "acme")
-			w.addInsight(localInsight("wide", "team", 3))
+			w.addInsight(localInsight("wide", 3))
 			first := w.addAgenda("first", "team", 0)
 			second := w.addAgenda("second", "team", 1)
 			third := w.addAgenda("third", "team", 2)

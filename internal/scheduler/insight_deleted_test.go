@@ -10,9 +10,9 @@ import (
 	"github.com/pop-operator/pop/test/builders"
 )
 
-// localInsight serves only its own namespace.
-func localInsight(name, ns string, capacity int32) *popv1.Insight {
-	w := builders.MakeInsight(name, ns).Capacity(capacity)
+// localInsight serves only its own namespace, "team", where these tests' Agendas live.
+func localInsight(name string, capacity int32) *popv1.Insight {
+	w := builders.MakeInsight(name, "team").Capacity(capacity)
 	w.Spec.NamespaceSelector = nil
 	return w.Obj()
 }
@@ -22,7 +22,7 @@ func localInsight(name, ns string, capacity int32) *popv1.Insight {
 func TestDeletedInsightAdmitsNothing(t *testing.T) {
 	w := newWorld(t)
 	w.addNamespace("team", "acme")
-	w.addInsight(localInsight("serial", "team", 1))
+	w.addInsight(localInsight("serial", 1))
 	one := w.addAgenda("one", "team", 0)
 	two := w.addAgenda("two", "team", 1)
 	s := w.scheduler()
@@ -47,7 +47,7 @@ func TestRecreatedInsightCountsWhatIsStillAdmitted(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := newWorld(t)
 			w.addNamespace("team", "acme")
-			w.addInsight(localInsight("serial", "team", 1))
+			w.addInsight(localInsight("serial", 1))
 			one := w.addAgenda("one", "team", 0)
 			s := w.scheduler()
 			w.settle(s)
@@ -58,7 +58,7 @@ func TestRecreatedInsightCountsWhatIsStillAdmitted(t *testing.T) {
 				s = w.scheduler()
 				w.settle(s)
 			}
-			w.addInsight(localInsight("serial", "team", 1))
+			w.addInsight(localInsight("serial", 1))
 			two := w.addAgenda("two", "team", 1)
 			w.settle(s)
 			if w.isAdmitted(two) {
@@ -82,10 +82,10 @@ func TestRecreatedInsightCountsWhatIsStillAdmitted(t *testing.T) {
 func TestDeletedInsightHandsItsQueueOn(t *testing.T) {
 	w := newWorld(t)
 	w.addNamespace("team", "acme")
-	first := localInsight("first", "team", 1)
+	first := localInsight("first", 1)
 	first.Spec.Precedence = 10
 	w.addInsight(first)
-	w.addInsight(localInsight("second", "team", 1))
+	w.addInsight(localInsight("second", 1))
 	one := w.addAgenda("one", "team", 0)
 	two := w.addAgenda("two", "team", 1)
 	three := w.addAgenda("three", "team", 2)

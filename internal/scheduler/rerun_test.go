@@ -16,7 +16,7 @@ import (
 func TestRerunSeenWithoutItsEndReleasesTheSlot(t *testing.T) {
 	w := newWorld(t)
 	w.addNamespace("team", "acme")
-	w.addInsight(localInsight("serial", "team", 1))
+	w.addInsight(localInsight("serial", 1))
 	one := w.addAgenda("one", "team", 0)
 	s := w.scheduler()
 	w.settle(s)

@@ -17,7 +17,7 @@ import (
 func TestStatusWritesDoNotResync(t *testing.T) {
 	w := newWorld(t)
 	w.addNamespace("team", "acme")
-	w.addInsight(localInsight("serial", "team", 1))
+	w.addInsight(localInsight("serial", 1))
 	for i := range 50 {
 		w.addAgenda(fmt.Sprintf("ag-%02d", i), "team", i)
 	}
@@ -56,7 +56,7 @@ func TestInsightChangesStillApply(t *testing.T) {
 		want    []string
 	}{
 		"capacity raised": {
-			insight: localInsight("serial", "team", 1),
+			insight: localInsight("serial", 1),
 			change: func(w *world) {
 				w.updateInsight(serial, func(s *popv1.InsightSpec) { c := int32(3); s.Capacity = &c })
 			},
@@ -64,7 +64,7 @@ func TestInsightChangesStillApply(t *testing.T) {
 		},
 		"agendaSelector widened": {
 			insight: func() *popv1.Insight {
-				ins := localInsight("serial", "team", 3)
+				ins := localInsight("serial", 3)
 				ins.Spec.AgendaSelector = &metav1.LabelSelector{MatchLabels: map[string]string{"tier": "gold"}}
 				return ins
 			}(),
@@ -72,12 +72,12 @@ func TestInsightChangesStillApply(t *testing.T) {
 			want:   []string{"low", "high", "mid"},
 		},
 		"Insight created": {
-			change: func(w *world) { w.addInsight(localInsight("serial", "team", 3)) },
+			change: func(w *world) { w.addInsight(localInsight("serial", 3)) },
 			want:   []string{"low", "high", "mid"},
 		},
 		"algorithm changed to Priority and unpaused": {
 			insight: func() *popv1.Insight {
-				ins := localInsight("serial", "team", 3)
+				ins := localInsight("serial", 3)
 				ins.Spec.Paused = true
 				return ins
 			}(),
@@ -140,7 +140,7 @@ func without(list []string, s string) []string {
 func TestIdleWritesNothing(t *testing.T) {
 	w := newWorld(t)
 	w.addNamespace("team", "acme")
-	w.addInsight(localInsight("serial", "team", 1))
+	w.addInsight(localInsight("serial", 1))
 	for i := range 5 {
 		w.addAgenda(fmt.Sprintf("ag-%02d", i), "team", i)
 	}
@@ -158,7 +158,7 @@ func TestIdleWritesNothing(t *testing.T) {
 }
 
 func TestInsightChanged(t *testing.T) {
-	base := localInsight("serial", "team", 1)
+	base := localInsight("serial", 1)
 	base.UID, base.Generation = "uid-1", 3
 	cases := map[string]struct {
 		mutate func(*popv1.Insight)

@@ -14,7 +14,7 @@ import (
 func TestSequenceNumbersArePruned(t *testing.T) {
 	w := newWorld(t)
 	w.addNamespace("team", "acme")
-	ins := localInsight("serial", "team", 1)
+	ins := localInsight("serial", 1)
 	ins.Spec.Paused = true // everything stays queued
 	w.addInsight(ins)
 	s := w.scheduler()
@@ -46,7 +46,7 @@ func TestSequenceNumbersArePruned(t *testing.T) {
 func TestBackoffIsForgotten(t *testing.T) {
 	w := newWorld(t)
 	w.addNamespace("team", "acme")
-	w.addInsight(localInsight("wide", "team", 2))
+	w.addInsight(localInsight("wide", 2))
 	gone := w.addAgenda("gone", "team", 0)
 	late := w.addAgenda("late", "team", 1)
 	refusing := true

@@ -31,7 +31,7 @@ func (s *Scheduler) refreshStatuses(ctx context.Context) {
 		if now.Sub(st.statusWritten) < statusRefresh {
 			continue
 		}
-		next := s.insightStatus(key, st)
+		next := s.insightStatus(st)
 		if equality.Semantic.DeepEqual(st.ins.Status, next) {
 			continue
 		}
@@ -47,7 +47,7 @@ func (s *Scheduler) refreshStatuses(ctx context.Context) {
 	}
 }
 
-func (s *Scheduler) insightStatus(key string, st *insightState) popv1.InsightStatus {
+func (s *Scheduler) insightStatus(st *insightState) popv1.InsightStatus {
 	ins := st.ins
 	next := *ins.Status.DeepCopy()
 	next.ObservedGeneration = ins.Generation

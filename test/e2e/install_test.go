@@ -44,10 +44,10 @@ func run(name string, args ...string) string {
 	return string(out)
 }
 
-func helm(args ...string) string {
+func helm(args ...string) {
 	GinkgoHelper()
 	bin := strings.TrimSpace(run(filepath.Join(framework.RepoRoot(), "hack", "helm.sh")))
-	return run(bin, append(args, "--kubeconfig", kubeconfigPath)...)
+	run(bin, append(args, "--kubeconfig", kubeconfigPath)...)
 }
 
 func kubectlRun(args ...string) string {
