@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"errors"
-	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +62,7 @@ type writtenVersion struct {
 // Reconcile moves one Agenda forward. Steps:
 //  1. an Agenda being deleted (a finalizer holds it) before it finished is stopped;
 //  2. a finished Agenda past its TTL is deleted;
-//  3. a cancelled Agenda not admitted ends, valid or not;
+//  3. a cancelled Agenda not admitted ends, valid or not, and stays as it ended;
 //  4. the spec is validated and its HandlerTypes found (Accepted);
 //  5. a requested rerun of a finished Agenda resets it and sends it back to its queue;
 //  6. an Agenda not admitted waits for the scheduler;
@@ -93,6 +92,11 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	admitted := meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted)
+	if !admitted && execution.IsFinished(&ag) && !execution.RerunPending(&ag) {
+		// Ended before admission (cancelled): validating it or calling it queued again
+		// would rewrite a final phase.
+		return ctrl.Result{}, nil
+	}
 	if ag.Spec.Cancel && !admitted && !execution.IsFinished(&ag) {
 		return ctrl.Result{}, r.writeStatus(ctx, &ag, execution.CancelPending(&ag, r.now()))
 	}
@@ -181,48 +185,37 @@ func (r *AgendaReconciler) waitingStatus(ag *popv1.Agenda) popv1.AgendaStatus {
 
 func (r *AgendaReconciler) rerun(ctx context.Context, ag *popv1.Agenda, acc *acceptance) error {
 	logf.FromContext(ctx).Info("Rerunning Agenda", "rerun", ag.Spec.Rerun.ID)
-	st := execution.Rerun(ag, acc.graph)
+	if err := r.writeStatus(ctx, ag, execution.Rerun(ag, acc.graph)); err != nil {
+		return err
+	}
 	r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonRerunRequested, "Rerun",
 		"Rerun %q (%s): back to the queue", ag.Spec.Rerun.ID, ag.Spec.Rerun.Mode)
-	return r.writeStatus(ctx, ag, st)
+	return nil
 }
 
 // writeStatus patches status when it changed. The optimistic lock makes a write based on
 // a stale read fail (and the reconcile retry) instead of overwriting the scheduler's
-// Admitted condition or a newer outcome.
+// Admitted condition or a newer outcome. Events and metrics follow only a stored write: a
+// refused one is computed again by the retry, which would count the same change twice.
 func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, st popv1.AgendaStatus) error {
 	if statusEqual(ag.Status, st) {
 		return nil
 	}
-	r.phaseEvent(ag, st.Phase)
 	before := ag.DeepCopy()
 	ag.Status = st
 	patch := client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})
 	err := r.Client.Status().Patch(ctx, ag, patch, client.FieldOwner(AgendaFieldOwner))
-	if err == nil {
+	switch {
+	case err == nil:
 		r.written.Store(client.ObjectKeyFromObject(ag), writtenVersion{uid: ag.UID, resourceVersion: ag.ResourceVersion})
-	}
-	if apierrors.IsNotFound(err) {
+		r.recordTransitions(ctx, before, &st)
 		return nil
-	}
-	if apierrors.IsConflict(err) {
+	case apierrors.IsNotFound(err):
+		return nil
+	case apierrors.IsConflict(err):
 		return errStale
 	}
 	return err
-}
-
-// phaseEvent records the Agenda's move to a phase before or at the start of its run;
-// the end of a run has its own Events (recordTransitions).
-func (r *AgendaReconciler) phaseEvent(ag *popv1.Agenda, next popv1.AgendaPhase) {
-	if ag.Status.Phase == next {
-		return
-	}
-	switch next {
-	case popv1.PhaseInvalid:
-		r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, popv1.ReasonInvalidSpec, "Validate", "Agenda is invalid; see its Accepted condition")
-	case popv1.PhasePending, popv1.PhaseQueued, popv1.PhaseRunning:
-		r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, string(next), "Progress", "Agenda is %s", strings.ToLower(string(next)))
-	}
 }
 
 // errStale marks a status write refused because the Agenda changed since it was read.

@@ -17,7 +17,6 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/execution"
-	"github.com/pop-operator/pop/internal/metrics"
 	"github.com/pop-operator/pop/internal/podspec"
 )
 
@@ -41,7 +40,6 @@ func (r *AgendaReconciler) run(ctx context.Context, ag *popv1.Agenda, acc *accep
 	}
 	execution.Refuse(obs, &plan, r.launch(ctx, ag, acc, plan.Launch, customer))
 	acc.setAccepted(&plan.Status, ag.Generation)
-	r.recordTransitions(ctx, ag, &plan.Status)
 	plan.Status.ObservedGeneration = ag.Generation
 	if err := r.writeStatus(ctx, ag, plan.Status); err != nil {
 		return ctrl.Result{}, err
@@ -211,63 +209,6 @@ func needsCleanup(policy popv1.PodCleanup, pods map[string]*corev1.Pod) bool {
 		}
 	}
 	return false
-}
-
-// recordTransitions emits Events for failed attempts and for the Agenda's end, counts
-// operation starts and ends per HandlerType, and logs each operation's change of state with
-// the agenda, insight, operation and attempt keys (JSON in production).
-func (r *AgendaReconciler) recordTransitions(ctx context.Context, ag *popv1.Agenda, next *popv1.AgendaStatus) {
-	log := logf.FromContext(ctx).WithValues("insight", next.Insight)
-	prev := map[string]popv1.OperationStatus{}
-	for _, o := range ag.Status.Operations {
-		prev[o.Name] = o
-	}
-	for i, o := range next.Operations {
-		p := prev[o.Name]
-		countOperation(ag.Spec.Operations[i].Type, p, o)
-		if o.State != p.State || o.Attempts != p.Attempts {
-			opLog := log.WithValues("operation", o.Name, "attempt", o.Attempts, "state", o.State, "pod", o.Pod)
-			if o.State == popv1.OperationFailed {
-				opLog.Info("Operation failed", "message", o.Message)
-			} else {
-				opLog.V(1).Info("Operation changed state")
-			}
-		}
-		if o.Failures > p.Failures || (o.State == popv1.OperationFailed && p.State != popv1.OperationFailed) {
-			r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, popv1.ReasonOperationFailed, "RunOperation",
-				"Operation %s attempt %d: %s", o.Name, o.Attempts, o.Message)
-		}
-	}
-	if ag.Status.Phase != next.Phase {
-		log.Info("Agenda changed phase", "from", ag.Status.Phase, "phase", next.Phase)
-		switch next.Phase {
-		case popv1.PhaseSucceeded, popv1.PhaseFailed, popv1.PhaseCancelled:
-			metrics.AgendasFinished.WithLabelValues(strings.ToLower(string(next.Phase))).Inc()
-		}
-		switch next.Phase {
-		case popv1.PhaseSucceeded:
-			r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonAllOperationsSucceed, "Finish", "All %d operations succeeded", len(next.Operations))
-		case popv1.PhaseFailed, popv1.PhaseCancelled:
-			r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, string(next.Phase), "Finish", "Agenda %s", strings.ToLower(string(next.Phase)))
-		}
-	}
-}
-
-func countOperation(handlerType string, prev, next popv1.OperationStatus) {
-	if next.Attempts > prev.Attempts {
-		metrics.OperationsStarted.WithLabelValues(handlerType).Add(float64(next.Attempts - prev.Attempts))
-	}
-	if next.State == prev.State {
-		return
-	}
-	result := map[popv1.OperationState]string{popv1.OperationSucceeded: "succeeded", popv1.OperationFailed: "failed"}[next.State]
-	if result == "" {
-		return
-	}
-	metrics.OperationsFinished.WithLabelValues(handlerType, result).Inc()
-	if next.StartTime != nil && next.CompletionTime != nil {
-		metrics.OperationDuration.WithLabelValues(handlerType, result).Observe(next.CompletionTime.Sub(next.StartTime.Time).Seconds())
-	}
 }
 
 func statusEqual(a, b popv1.AgendaStatus) bool { return equality.Semantic.DeepEqual(a, b) }
