@@ -202,9 +202,11 @@ var _ = Describe("SQS intake", func() {
 			Expect(detail).To(ContainSubstring("bound-a"))
 			Expect(agendasIn(Default, otherNS)).To(HaveLen(1))
 			Expect(agendasIn(Default, ownNS)).To(HaveLen(1))
-			r := recordOf(Default, "bound-a", "theirs")
-			Expect(r).NotTo(BeNil(), "the refusal is in the sender's partition")
-			Expect(r.Reason).To(Equal(bridge.RejectCustomerMismatch))
+			Eventually(func(g Gomega) { // written after the dead letter is sent
+				r := recordOf(g, "bound-a", "theirs")
+				g.Expect(r).NotTo(BeNil(), "the refusal is in the sender's partition")
+				g.Expect(r.Reason).To(Equal(bridge.RejectCustomerMismatch))
+			}, framework.Timeout, framework.Interval).Should(Succeed())
 			Expect(recordOf(Default, "bound-b", "theirs").State).To(Equal(string(popv1.PhaseSucceeded)), "the claimed customer's record is untouched")
 
 			By("a bound customer without a Secret cannot use the shared queue")
