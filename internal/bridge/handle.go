@@ -106,14 +106,19 @@ func (i *Intake) submit(ctx context.Context, q *intakeQueue, m *sqstypes.Message
 	return true, nil
 }
 
-// undoCreate deletes an Agenda created for a key whose tombstone was written between the
+// undoCreate undoes an Agenda created for a key whose tombstone was written between the
 // tombstone check and the create (the earlier Agenda's deletion finished meanwhile): the
-// key is taken, the message is a resend.
+// key is taken, the message is a resend. The bridge may patch Agendas but not delete them
+// (least privilege), so it cancels the Agenda with ttlSecondsAfterFinished 0: the
+// controller stops it before it runs anything and deletes it.
 func (i *Intake) undoCreate(ctx context.Context, ag *popv1.Agenda, isNew bool) (bool, error) {
 	if isNew {
-		if err := i.Client.Delete(ctx, ag); client.IgnoreNotFound(err) != nil {
-			return false, fmt.Errorf("deleting Agenda %s created for a taken agendaId: %w", client.ObjectKeyFromObject(ag), err)
+		patch := client.MergeFrom(ag.DeepCopy())
+		ag.Spec.Cancel, ag.Spec.TTLSecondsAfterFinished = true, new(int32)
+		if err := i.Client.Patch(ctx, ag, patch); client.IgnoreNotFound(err) != nil {
+			return false, fmt.Errorf("cancelling Agenda %s created for a taken agendaId: %w", client.ObjectKeyFromObject(ag), err)
 		}
+		i.Log.Info("Cancelled an Agenda created for an agendaId whose tombstone appeared meanwhile", "agenda", client.ObjectKeyFromObject(ag).String())
 	}
 	metrics.BridgeMessages.WithLabelValues("duplicate", "").Inc()
 	return true, nil

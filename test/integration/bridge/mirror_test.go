@@ -109,6 +109,28 @@ var _ = Describe("DynamoDB status mirror", func() {
 		Expect(time.Unix(r.ExpiresAt, 0)).To(BeTemporally("~", deletedAt.Add(retention), time.Minute))
 	})
 
+	It("keeps a live tombstone against every later write: a newer record, another tombstone, a delete", func() {
+		now := time.Now()
+		tomb := bridge.Record{CustomerID: "tomb-store", AgendaID: "k", Version: 10, State: string(popv1.PhaseSucceeded),
+			UpdatedAt: now.UTC().Format(time.RFC3339), DeletedAt: now.UTC().Format(time.RFC3339), ExpiresAt: now.Add(time.Hour).Unix()}
+		Expect(store.PutTombstone(ctx, tomb)).To(Succeed())
+		_, err := store.Put(ctx, bridge.Record{CustomerID: "tomb-store", AgendaID: "k", Version: 99, State: string(popv1.PhasePending),
+			UpdatedAt: now.UTC().Format(time.RFC3339)})
+		Expect(err).To(MatchError(bridge.ErrTombstoned))
+		second := tomb
+		second.Version, second.State, second.ExpiresAt = 100, bridge.StateDeleted, now.Add(48*time.Hour).Unix()
+		Expect(store.PutTombstone(ctx, second)).To(Succeed())
+		Expect(store.Delete(ctx, "tomb-store", "k")).To(Succeed())
+		r := recordOf(Default, "tomb-store", "k")
+		Expect(r).NotTo(BeNil(), "a delete removed a live tombstone")
+		Expect(r.Version).To(Equal(uint64(10)))
+		Expect(r.State).To(Equal(string(popv1.PhaseSucceeded)))
+		Expect(r.ExpiresAt).To(Equal(tomb.ExpiresAt))
+		taken, err := store.Tombstoned(ctx, "tomb-store", "k")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(taken).To(BeTrue())
+	})
+
 	It("frees an agendaId once its tombstone's retention has passed", func() {
 		id, ns := customer("tomb-old", 5)
 		past := time.Now().Add(-time.Hour)
