@@ -50,7 +50,7 @@ func (i *Intake) handle(ctx context.Context, q *intakeQueue, m *sqstypes.Message
 		// Only now, with the sender established, is the whole body read and validated.
 		var sub *Submission
 		if sub, rej = Parse(body, i.Config.MaxMessageBytes); rej == nil && sub.CustomerID != snd.customer {
-			rej = reject(RejectCustomerMismatch, "customerId: this queue is bound to customer %s; the message claims %s", snd.customer, sub.CustomerID)
+			rej = reject(RejectCustomerMismatch, "customerId: the sender is customer %s (by its queue or its signature); the message claims %s", snd.customer, sub.CustomerID)
 		}
 		if rej == nil {
 			done, err = i.submit(ctx, q, m, snd, sub)
