@@ -43,7 +43,10 @@ var _ = Describe("The AWS bridge as its own Deployment", func() {
 		Expect(err).NotTo(HaveOccurred())
 		store := &bridge.Store{DB: clients.DynamoDB, Table: name}
 
-		By("deploying config/bridge, pointed at the emulators")
+		// A customer id no earlier run used: the bridge needs exactly one namespace per customer.
+		customer := fmt.Sprintf("bridged%d", time.Now().Unix()%100000)
+
+		By("deploying config/bridge, pointed at the emulators, with a queue bound to the customer")
 		kubectl := filepath.Join(os.Getenv("KUBEBUILDER_ASSETS"), "kubectl")
 		rendered, err := exec.Command(kubectl, "kustomize", filepath.Join(root, "config", "bridge")).Output()
 		Expect(err).NotTo(HaveOccurred())
@@ -51,7 +54,9 @@ var _ = Describe("The AWS bridge as its own Deployment", func() {
 		// endpoint override, which is where the Pod's address for the host matters.
 		manifest := strings.NewReplacer(
 			"https://sqs.us-east-1.amazonaws.com/123456789012/pop-intake-dead-letters", queues.DeadLetterQueueURL,
-			"https://sqs.us-east-1.amazonaws.com/123456789012/pop-intake", queues.IntakeQueueURL,
+			// A queue bound to the customer: its messages act for that customer unsigned
+			// (a shared queue takes only signed ones).
+			"--bridge-intake-queues=https://sqs.us-east-1.amazonaws.com/123456789012/pop-intake", "--bridge-customer-queues="+customer+"="+queues.IntakeQueueURL,
 			"--bridge-table=pop-agendas", "--bridge-table="+name+"\n        - --bridge-sqs-endpoint=http://"+hostFromPods+
 				":4568\n        - --bridge-dynamodb-endpoint=http://"+hostFromPods+":8765\n        - --bridge-wait-time=1s",
 			// The Pod reaches the API server through the kubernetes Service as any Pod does
@@ -59,6 +64,7 @@ var _ = Describe("The AWS bridge as its own Deployment", func() {
 			"        env:\n", "        env:\n        - name: AWS_ACCESS_KEY_ID\n          value: test\n        - name: AWS_SECRET_ACCESS_KEY\n          value: test\n",
 		).Replace(string(rendered))
 		Expect(manifest).To(ContainSubstring("--bridge-sqs-endpoint"), "the rendered Deployment changed shape:\n%s", rendered)
+		Expect(manifest).To(ContainSubstring("--bridge-customer-queues"), "the rendered Deployment changed shape:\n%s", rendered)
 		manifestFile := filepath.Join(GinkgoT().TempDir(), "bridge.yaml")
 		Expect(os.WriteFile(manifestFile, []byte(manifest), 0o600)).To(Succeed())
 		apply := func(verb string) {
@@ -79,9 +85,7 @@ var _ = Describe("The AWS bridge as its own Deployment", func() {
 			g.Expect(dep.Status.AvailableReplicas).To(Equal(int32(1)))
 		}, timeout, interval).Should(Succeed())
 
-		By("sending a POP Agenda for a customer")
-		// A customer id no earlier run used: the bridge needs exactly one namespace per customer.
-		customer := fmt.Sprintf("bridged%d", time.Now().Unix()%100000)
+		By("sending a POP Agenda for the customer")
 		ns := newNamespace(customer, 5)
 		body := fmt.Sprintf(`{"customerId": %q, "agendaId": "from-sqs", "operations": [{"name": "greet", "type": "echo", "payload": {"hello": "sqs"}}]}`, customer)
 		_, err = clients.SQS.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: awssdk.String(queues.IntakeQueueURL), MessageBody: awssdk.String(body)})

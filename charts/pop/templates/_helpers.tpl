@@ -13,7 +13,7 @@ app.kubernetes.io/component: manager
 
 {{/* Whether the AWS bridge is configured at all. */}}
 {{- define "pop.bridgeEnabled" -}}
-{{- if or .Values.bridge.intakeQueues .Values.bridge.table }}true{{ end }}
+{{- if or .Values.bridge.intakeQueues .Values.bridge.customerQueues .Values.bridge.table }}true{{ end }}
 {{- end }}
 
 {{/* The --bridge-* flags, in the order config/bridge lists them. */}}
@@ -21,6 +21,13 @@ app.kubernetes.io/component: manager
 {{- with .Values.bridge }}
 {{- if .intakeQueues }}
 - --bridge-intake-queues={{ join "," .intakeQueues }}
+{{- end }}
+{{- if .customerQueues }}
+{{- $pairs := list }}
+{{- range $customer, $url := .customerQueues }}
+{{- $pairs = append $pairs (printf "%s=%s" $customer $url) }}
+{{- end }}
+- --bridge-customer-queues={{ join "," $pairs }}
 {{- end }}
 {{- if .deadLetterQueue }}
 - --bridge-dead-letter-queue={{ .deadLetterQueue }}
