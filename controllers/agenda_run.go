@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -47,7 +48,7 @@ func (r *AgendaReconciler) run(ctx context.Context, ag *popv1.Agenda, acc *accep
 	// Only once the final status is stored: a Pod deleted earlier would look, to a
 	// reconcile reading the old status, like an attempt lost mid-run.
 	if execution.IsFinished(ag) && needsCleanup(ag.Spec.PodCleanup, pods) {
-		if err := r.cleanupPods(ctx, ag); err != nil {
+		if err := r.cleanupPods(ctx, ag, pods); err != nil {
 			return ctrl.Result{}, err
 		}
 	}
@@ -136,7 +137,10 @@ func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *ac
 			Payload: l.Payload, Customer: customer, PriorityClassName: priorityClass,
 		})
 		err := r.Client.Create(ctx, pod, client.FieldOwner(AgendaFieldOwner))
-		if err == nil || apierrors.IsAlreadyExists(err) {
+		if apierrors.IsAlreadyExists(err) {
+			err = r.ownExisting(ctx, ag, pod.Name)
+		}
+		if err == nil {
 			continue
 		}
 		permanent := permanentRefusal(err)
@@ -147,12 +151,39 @@ func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *ac
 	return refusals
 }
 
+// ownExisting accepts a Pod that already has the name of a launch when this Agenda owns it:
+// the same attempt, created by an earlier pass. One owned by anything else (an Agenda of the
+// same name since re-created, a Pod someone made) is not this attempt: taking it for one
+// would read another's result, or count the attempt lost once the Pod is not found among the
+// Agenda's own.
+func (r *AgendaReconciler) ownExisting(ctx context.Context, ag *popv1.Agenda, name string) error {
+	var pod corev1.Pod
+	if err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ag.Namespace, Name: name}, &pod); err != nil {
+		return err // gone in the meantime, or unreadable: a refusal that may pass
+	}
+	if ownedBy(&pod, ag) {
+		return nil
+	}
+	return errNameTaken{name: name}
+}
+
+// errNameTaken is a launch whose Pod name a Pod of someone else holds; the next attempt has
+// another name.
+type errNameTaken struct{ name string }
+
+func (e errNameTaken) Error() string {
+	return fmt.Sprintf("a Pod named %s exists and is not this Agenda's", e.name)
+}
+
 // permanentRefusal says whether the API server would refuse the same Pod again: invalid
 // (422: a deadline of 0, requests above limits), too large (413), malformed (400), or
 // forbidden by policy (403: a LimitRange, Pod Security, a missing PriorityClass or
 // ServiceAccount, a terminating namespace). An exceeded quota may free up, and any other
 // error (a timeout, 429, 5xx) may pass: those are tried again for the launch wait.
 func permanentRefusal(err error) bool {
+	if errors.As(err, new(errNameTaken)) {
+		return true
+	}
 	switch {
 	case apierrors.IsForbidden(err):
 		return !strings.Contains(err.Error(), "quota")
@@ -178,34 +209,48 @@ func (r *AgendaReconciler) priorityClassOf(ctx context.Context, ag *popv1.Agenda
 	return ins.Spec.PriorityClassName, nil
 }
 
-// cleanupPods deletes finished Pods by the Agenda's policy, in one request.
-func (r *AgendaReconciler) cleanupPods(ctx context.Context, ag *popv1.Agenda) error {
+// cleanupPods deletes finished Pods by the Agenda's policy: those labelled with its UID in
+// one request, and one by one those it owns that predate the UID label. Selecting by owner
+// (never by name alone) leaves alone the Pods of an earlier Agenda of the same name.
+func (r *AgendaReconciler) cleanupPods(ctx context.Context, ag *popv1.Agenda, pods map[string]*corev1.Pod) error {
+	if ag.Spec.PodCleanup == popv1.KeepAll || ag.UID == "" {
+		return nil
+	}
 	opts := []client.DeleteAllOfOption{
 		client.InNamespace(ag.Namespace),
-		client.MatchingLabels{popv1.AgendaLabel: podspec.LabelValue(ag.Name)},
+		client.MatchingLabels{popv1.AgendaUIDLabel: string(ag.UID)},
 	}
-	switch ag.Spec.PodCleanup {
-	case popv1.KeepAll:
-		return nil
-	case popv1.DeleteAll:
-	default: // KeepFailed
+	if ag.Spec.PodCleanup != popv1.DeleteAll { // KeepFailed
 		opts = append(opts, client.MatchingFieldsSelector{Selector: fields.OneTermEqualSelector("status.phase", string(corev1.PodSucceeded))})
 	}
-	return client.IgnoreNotFound(r.Client.DeleteAllOf(ctx, &corev1.Pod{}, opts...))
+	if err := client.IgnoreNotFound(r.Client.DeleteAllOf(ctx, &corev1.Pod{}, opts...)); err != nil {
+		return err
+	}
+	var unlabelled []string
+	for name, p := range pods {
+		if p.Labels[popv1.AgendaUIDLabel] != string(ag.UID) && cleanedUp(ag.Spec.PodCleanup, p) {
+			unlabelled = append(unlabelled, name)
+		}
+	}
+	return r.deletePods(ctx, ag.Namespace, unlabelled)
+}
+
+// cleanedUp says whether the policy deletes this finished Pod.
+func cleanedUp(policy popv1.PodCleanup, p *corev1.Pod) bool {
+	switch policy {
+	case popv1.KeepAll:
+		return false
+	case popv1.DeleteAll:
+		return true
+	}
+	return p.Status.Phase == corev1.PodSucceeded
 }
 
 // needsCleanup reports whether the cleanup policy still has Pods to delete.
 func needsCleanup(policy popv1.PodCleanup, pods map[string]*corev1.Pod) bool {
 	for _, p := range pods {
-		switch policy {
-		case popv1.KeepAll:
-			return false
-		case popv1.DeleteAll:
+		if cleanedUp(policy, p) {
 			return true
-		default:
-			if p.Status.Phase == corev1.PodSucceeded {
-				return true
-			}
 		}
 	}
 	return false

@@ -8,6 +8,9 @@ const (
 	CustomerLabel = "pop.dev/customer"
 	// AgendaLabel on a handler Pod names the Agenda it runs for.
 	AgendaLabel = "pop.dev/agenda"
+	// AgendaUIDLabel on a handler Pod gives its Agenda's UID: a name is shared by an Agenda
+	// and one re-created under it while the old one's Pods remain, a UID is not.
+	AgendaUIDLabel = "pop.dev/agenda-uid"
 	// OperationLabel on a handler Pod names the operation it runs.
 	OperationLabel = "pop.dev/operation"
 	// AttemptLabel on a handler Pod gives the attempt number, starting at 1.

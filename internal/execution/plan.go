@@ -308,7 +308,7 @@ func (p *planner) launchReady() {
 			continue
 		}
 		s.Attempts++
-		s.State, s.Pod, s.Message, s.Progress = popv1.OperationExecuting, podspec.Name(p.obs.Agenda.Name, s.Name, s.Attempts), "", 0
+		s.State, s.Pod, s.Message, s.Progress = popv1.OperationExecuting, podspec.Name(p.obs.Agenda, s.Name, s.Attempts), "", 0
 		s.StartTime, s.NextAttemptTime, s.CompletionTime, s.BlockedSince = ptrTime(metav1.NewTime(now)), nil, nil, nil
 		p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload})
 	}

@@ -13,6 +13,7 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/dag"
+	"github.com/pop-operator/pop/internal/podspec"
 	"github.com/pop-operator/pop/test/builders"
 )
 
@@ -74,7 +75,7 @@ func TestDecideLaunchesRoots(t *testing.T) {
 	if diff := cmp.Diff(map[string]popv1.OperationState{"a": "Executing", "b": "Waiting", "c": "Executing"}, states(plan.Status)); diff != "" {
 		t.Errorf("states (-want +got):\n%s", diff)
 	}
-	if plan.Status.Phase != popv1.PhaseRunning || plan.Status.Operations[0].Pod != "ag-a-1" {
+	if plan.Status.Phase != popv1.PhaseRunning || plan.Status.Operations[0].Pod != podspec.Name(chain(), "a", 1) {
 		t.Errorf("phase %s, pod %q", plan.Status.Phase, plan.Status.Operations[0].Pod)
 	}
 }

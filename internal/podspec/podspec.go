@@ -40,21 +40,19 @@ type Input struct {
 	PriorityClassName string
 }
 
-// Name is the deterministic Pod name of one attempt: <agenda>-<op>-<attempt>, lowercased,
-// shortened with a hash when it would not be a valid 63-character name as it stands.
-func Name(agenda, op string, attempt int32) string {
-	base := agenda + "-" + op
-	suffix := "-" + strconv.Itoa(int(attempt))
-	clean := sanitize(base)
-	if clean == base && len(base)+len(suffix) <= 63 {
-		return base + suffix
+// Name is the deterministic Pod name of one attempt of an operation of this Agenda:
+// <agenda>-<operation>-<hash>-<attempt>, lowercased, the readable part shortened to fit 63
+// characters. The hash (8 hex digits of the Agenda's UID and the operation's name) keeps the
+// names of different Agendas apart — "render-job"/"encode" and "render"/"job-encode" would
+// otherwise both be render-job-encode-1 — and those of an Agenda re-created under the same
+// name while its predecessor's Pods remain.
+func Name(ag *popv1.Agenda, op string, attempt int32) string {
+	suffix := "-" + shortHash(string(ag.UID)+"/"+op) + "-" + strconv.Itoa(int(attempt))
+	readable := sanitize(ag.Name + "-" + op)
+	if keep := 63 - len(suffix); len(readable) > keep {
+		readable = strings.TrimRight(readable[:keep], "-.")
 	}
-	hash := shortHash(agenda + "/" + op)
-	keep := 63 - len(suffix) - len(hash) - 1
-	if len(clean) > keep {
-		clean = strings.TrimRight(clean[:keep], "-.")
-	}
-	return clean + "-" + hash + suffix
+	return readable + suffix
 }
 
 // LabelValue fits a name into a label value (63 characters), hashing when too long.
@@ -82,10 +80,12 @@ func shortHash(s string) string {
 	return hex.EncodeToString(sum[:])[:8]
 }
 
-// Labels identify a handler Pod's Agenda, operation, attempt and customer.
+// Labels identify a handler Pod's Agenda (by name and by UID), operation, attempt and
+// customer.
 func Labels(in Input) map[string]string {
 	return map[string]string{
 		popv1.AgendaLabel:    LabelValue(in.Agenda.Name),
+		popv1.AgendaUIDLabel: string(in.Agenda.UID),
 		popv1.OperationLabel: in.Operation.Name,
 		popv1.AttemptLabel:   strconv.Itoa(int(in.Attempt)),
 		popv1.CustomerLabel:  LabelValue(in.Customer),
@@ -97,7 +97,7 @@ func Build(in Input) *corev1.Pod {
 	ag, h := in.Agenda, in.Handler
 	pod := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{
-			Name:            Name(ag.Name, in.Operation.Name, in.Attempt),
+			Name:            Name(ag, in.Operation.Name, in.Attempt),
 			Namespace:       ag.Namespace,
 			Labels:          Labels(in),
 			Annotations:     map[string]string{AgendaAnnotation: ag.Name},

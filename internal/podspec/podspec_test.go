@@ -1,11 +1,20 @@
 package podspec
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 )
+
+func agenda(name, uid string) *popv1.Agenda {
+	return &popv1.Agenda{ObjectMeta: metav1.ObjectMeta{Name: name, UID: types.UID(uid)}}
+}
 
 func TestName(t *testing.T) {
 	cases := map[string]struct {
@@ -13,27 +22,45 @@ func TestName(t *testing.T) {
 		attempt    int32
 		want       string
 	}{
-		"plain":                {agenda: "ingest", op: "probe", attempt: 1, want: "ingest-probe-1"},
-		"uppercase is hashed":  {agenda: "ingest", op: "Probe", attempt: 2, want: "ingest-probe-"},
-		"underscore is hashed": {agenda: "ingest", op: "make_thumb", attempt: 1, want: "ingest-make-thumb-"},
-		"too long is cut":      {agenda: strings.Repeat("a", 60), op: "probe", attempt: 10, want: strings.Repeat("a", 51) + "-"},
+		"plain":              {agenda: "ingest", op: "probe", attempt: 1, want: "ingest-probe-"},
+		"uppercase lowered":  {agenda: "ingest", op: "Probe", attempt: 2, want: "ingest-probe-"},
+		"underscore dashed":  {agenda: "ingest", op: "make_thumb", attempt: 1, want: "ingest-make-thumb-"},
+		"dots dashed":        {agenda: "ingest.v2", op: "probe", attempt: 1, want: "ingest-v2-probe-"},
+		"too long is cut":    {agenda: strings.Repeat("a", 60), op: "probe", attempt: 10, want: strings.Repeat("a", 51) + "-"},
+		"long op is cut too": {agenda: "x", op: strings.Repeat("b", 63), attempt: 100, want: "x-" + strings.Repeat("b", 48) + "-"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			got := Name(tc.agenda, tc.op, tc.attempt)
-			if !strings.HasPrefix(got, tc.want) {
-				t.Errorf("Name = %q, want prefix %q", got, tc.want)
+			ag := agenda(tc.agenda, "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90")
+			got := Name(ag, tc.op, tc.attempt)
+			if !strings.HasPrefix(got, tc.want) || !strings.HasSuffix(got, "-"+strconv.Itoa(int(tc.attempt))) {
+				t.Errorf("Name = %q, want prefix %q and the attempt last", got, tc.want)
 			}
 			if errs := validation.IsDNS1123Label(got); len(errs) > 0 {
 				t.Errorf("Name %q is not a DNS label: %v", got, errs)
 			}
-			if Name(tc.agenda, tc.op, tc.attempt) != got {
+			if Name(ag, tc.op, tc.attempt) != got {
 				t.Error("Name is not deterministic")
 			}
 		})
 	}
-	if Name("a", "B", 1) == Name("a", "b", 1) {
-		t.Error("operations differing only in case share a Pod name")
+}
+
+// TestNamesOfDifferentAgendasDiffer: names that read alike belong to one Agenda and one
+// operation only.
+func TestNamesOfDifferentAgendasDiffer(t *testing.T) {
+	pairs := map[string][2]string{
+		"a dash moved between Agenda and operation": {
+			Name(agenda("render-job", "uid-1"), "encode", 1), Name(agenda("render", "uid-2"), "job-encode", 1)},
+		"the same Agenda name re-created": {
+			Name(agenda("again", "uid-old"), "step", 1), Name(agenda("again", "uid-new"), "step", 1)},
+		"operations differing only in case": {
+			Name(agenda("a", "uid-1"), "B", 1), Name(agenda("a", "uid-1"), "b", 1)},
+	}
+	for name, p := range pairs {
+		if p[0] == p[1] {
+			t.Errorf("%s: both Pods are named %q", name, p[0])
+		}
 	}
 }
 

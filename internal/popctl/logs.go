@@ -67,7 +67,10 @@ func podOf(ag *popv1.Agenda, op string, attempt int32) (string, error) {
 		if attempt < 1 || attempt > o.Attempts {
 			return "", fmt.Errorf("operation %s has %d attempt(s); no attempt %s", op, o.Attempts, strconv.Itoa(int(attempt)))
 		}
-		return podspec.Name(ag.Name, op, attempt), nil
+		if attempt == o.Attempts && o.Pod != "" {
+			return o.Pod, nil // as recorded: also right for a Pod named before the naming changed
+		}
+		return podspec.Name(ag, op, attempt), nil
 	}
 	return "", fmt.Errorf("agenda %s has no operation %q", ag.Name, op)
 }

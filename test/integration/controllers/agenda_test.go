@@ -11,6 +11,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/podspec"
 	"github.com/pop-operator/pop/test/builders"
 	"github.com/pop-operator/pop/test/framework"
 	"github.com/pop-operator/pop/test/podsim"
@@ -88,7 +89,8 @@ var _ = Describe("Agenda execution", func() {
 			g.Expect(pods).To(HaveLen(1))
 			pod = pods[0]
 		}, framework.Timeout, framework.Interval).Should(Succeed())
-		Expect(pod.Name).To(Equal("contract-only-1"))
+		Expect(pod.Name).To(Equal(podspec.Name(getAgenda(Default, ag), "only", 1)))
+		Expect(pod.Name).To(MatchRegexp(`^contract-only-[0-9a-f]{8}-1$`))
 		Expect(pod.Labels).To(HaveKeyWithValue(popv1.AttemptLabel, "1"))
 		Expect(pod.Labels).To(HaveKeyWithValue(popv1.CustomerLabel, "run-customer"))
 		Expect(pod.OwnerReferences).To(ConsistOf(HaveField("Controller", HaveValue(BeTrue()))))
@@ -196,10 +198,13 @@ var _ = Describe("Agenda execution", func() {
 		ag := builders.MakeAgenda("evicted", ns).Op("victim", "echo", "v").Obj()
 		ag.Spec.Operations[0].Retries = ptr.To[int32](1)
 		createAndAdmit(ag)
+		var victim string
 		Eventually(func(g Gomega) {
-			g.Expect(opStatus(getAgenda(g, ag), "victim")).To(HaveField("Pod", "evicted-victim-1"))
+			o := opStatus(getAgenda(g, ag), "victim")
+			g.Expect(o.State).To(Equal(popv1.OperationExecuting))
+			victim = o.Pod
 		}, framework.Timeout, framework.Interval).Should(Succeed())
-		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "evicted-victim-1"}}
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: victim}}
 		Expect(env.Client.Delete(ctx, pod)).To(Succeed())
 		done := waitForPhase(ag, popv1.PhaseSucceeded)
 		Expect(opStatus(done, "victim").Attempts).To(Equal(int32(2)))

@@ -61,7 +61,7 @@ var _ = Describe("Tenant isolation in the operator", func() {
 		createAndAdmit(ag)
 		waitForPhase(ag, popv1.PhaseSucceeded)
 		Eventually(customers).Should(Receive(Equal("iso-a-customer iso-a-customer")))
-		Expect(sim.Started()).To(ContainElement(nsA + "/forger-x-1"))
+		Expect(sim.Started()).To(ContainElement(MatchRegexp(`^` + nsA + `/forger-x-[0-9a-f]{8}-1$`)))
 		Expect(sim.Started()).NotTo(ContainElement(HavePrefix(nsB + "/")))
 	})
 })
