@@ -21,7 +21,7 @@ choose_cluster() {
     KUBECTL=kubectl
     return
   fi
-  log "no cluster configured: starting the embedded local cluster"
+  log "no kube context answers: the embedded local cluster (started when it is not running)"
   export KUBECONFIG
   KUBECONFIG=$("$ROOT/hack/local-cluster/up.sh")
   KUBECTL="$("$ROOT/hack/envtest-assets.sh")/kubectl"
