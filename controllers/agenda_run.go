@@ -134,7 +134,7 @@ func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *ac
 		op := &ag.Spec.Operations[l.Index]
 		pod := podspec.Build(podspec.Input{
 			Agenda: ag, Operation: op, Handler: acc.handlers[op.Type], Attempt: l.Attempt,
-			Payload: l.Payload, Customer: customer, PriorityClassName: priorityClass,
+			Payload: l.Payload, Customer: customer, PriorityClassName: priorityClass, LastProgress: l.LastProgress,
 		})
 		err := r.Client.Create(ctx, pod, client.FieldOwner(AgendaFieldOwner))
 		if apierrors.IsAlreadyExists(err) {

@@ -57,6 +57,9 @@ func judgePod(pod *corev1.Pod, op *popv1.Operation, h *popv1.HandlerTypeSpec, no
 }
 
 func succeeded(pod *corev1.Pod, h *popv1.HandlerTypeSpec) outcome {
+	if why, failed := reportedFailure(pod); failed {
+		return outcome{done: true, message: why}
+	}
 	raw := rawOutput(pod, h)
 	limit := DefaultMaxOutputBytes
 	if h.Outputs != nil && h.Outputs.MaxBytes > 0 {
@@ -162,20 +165,58 @@ func pendingReason(pod *corev1.Pod) string {
 	return ""
 }
 
+// popProgress is the original POP's OperationProgress as its handlers write it in
+// pop.report.progress: only the fields POP for Kubernetes reads.
+type popProgress struct {
+	ProcessingState        string  `json:"processingState"`
+	ProcessingStateMessage string  `json:"processingStateMessage"`
+	PercentComplete        float64 `json:"percentComplete"`
+	DiagnosticEvents       []struct {
+		Message string `json:"message"`
+	} `json:"diagnosticEvents"`
+}
+
+// reportedProgress decodes pop.report.progress when it holds a POP progress object.
+func reportedProgress(pod *corev1.Pod) (popProgress, bool) {
+	var p popProgress
+	raw := strings.TrimSpace(pod.Annotations[popv1.ReportProgressAnnotation])
+	if !strings.HasPrefix(raw, "{") || json.Unmarshal([]byte(raw), &p) != nil {
+		return p, false
+	}
+	return p, true
+}
+
+// reportedFailure says whether the handler reported in pop.report.progress that the
+// operation failed, and how. The original POP's handlers exit 0 whatever happens and write
+// processingState COMPLETE with processingStateMessage "failed" (a bare processingState
+// "failed" is taken to mean the same); its executor then failed the operation.
+func reportedFailure(pod *corev1.Pod) (string, bool) {
+	p, ok := reportedProgress(pod)
+	state, msg := strings.ToLower(p.ProcessingState), strings.ToLower(p.ProcessingStateMessage)
+	if !ok || (state != "failed" && (state != "complete" || msg != "failed")) {
+		return "", false
+	}
+	why := "the handler reported failure in pop.report.progress (processingState " + p.ProcessingState
+	if p.ProcessingStateMessage != "" {
+		why += ", processingStateMessage " + p.ProcessingStateMessage
+	}
+	why += ")"
+	for _, e := range p.DiagnosticEvents {
+		if m := strings.TrimSpace(e.Message); m != "" {
+			return why + ": " + m, true
+		}
+	}
+	return why, true
+}
+
 // progress reads pop.report.progress: a number, or POP's object with percentComplete.
 func progress(pod *corev1.Pod) int32 {
 	raw := strings.TrimSpace(pod.Annotations[popv1.ReportProgressAnnotation])
-	if raw == "" {
-		return 0
-	}
 	if f, err := strconv.ParseFloat(raw, 64); err == nil {
 		return clampPercent(f)
 	}
-	var obj struct {
-		PercentComplete float64 `json:"percentComplete"`
-	}
-	if json.Unmarshal([]byte(raw), &obj) == nil {
-		return clampPercent(obj.PercentComplete)
+	if p, ok := reportedProgress(pod); ok {
+		return clampPercent(p.PercentComplete)
 	}
 	return 0
 }

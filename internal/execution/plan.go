@@ -6,6 +6,7 @@ package execution
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -40,6 +41,10 @@ type Launch struct {
 	Index   int
 	Attempt int32
 	Payload []byte
+	// LastProgress is what the operation's previous attempt last wrote in
+	// pop.report.progress, when that was a POP progress object; empty otherwise. Handlers
+	// written for the original POP receive it as LAST_PROGRESS, to resume.
+	LastProgress string
 }
 
 // Plan is what the controller must do.
@@ -307,13 +312,35 @@ func (p *planner) launchReady() {
 			s.CompletionTime = ptrTime(metav1.NewTime(now))
 			continue
 		}
+		last := p.lastProgress(i)
 		s.Attempts++
 		s.State, s.Pod, s.Message, s.Progress = popv1.OperationExecuting, podspec.Name(p.obs.Agenda, s.Name, s.Attempts), "", 0
 		s.StartTime, s.NextAttemptTime, s.CompletionTime, s.BlockedSince = ptrTime(metav1.NewTime(now)), nil, nil, nil
-		p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload})
+		p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload, LastProgress: last})
 	}
 	// A resolution failure is a failure like any other: apply the failure policy now.
 	p.skipAfterFailures()
+}
+
+// lastProgress is the POP progress object the previous attempt of operation i last wrote,
+// read from its Pod while that still exists (a failed Pod is kept until the Agenda ends,
+// and after it under the KeepFailed policy, so a rerun finds it too).
+func (p *planner) lastProgress(i int) string {
+	s := &p.ops[i]
+	if s.Attempts == 0 {
+		return ""
+	}
+	pod := p.obs.Pods[podspec.Name(p.obs.Agenda, s.Name, s.Attempts)]
+	if pod == nil {
+		pod = p.obs.Pods[s.Pod] // named before the Pod names carried a hash
+	}
+	if pod == nil {
+		return ""
+	}
+	if _, ok := reportedProgress(pod); !ok {
+		return ""
+	}
+	return strings.TrimSpace(pod.Annotations[popv1.ReportProgressAnnotation])
 }
 
 func podDone(pod *corev1.Pod) bool {

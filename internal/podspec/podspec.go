@@ -38,6 +38,8 @@ type Input struct {
 	Customer string
 	// PriorityClassName comes from the Insight that admitted the Agenda.
 	PriorityClassName string
+	// LastProgress is the previous attempt's POP progress object, if any (LAST_PROGRESS).
+	LastProgress string
 }
 
 // Name is the deterministic Pod name of one attempt of an operation of this Agenda:
@@ -159,7 +161,7 @@ func container(in Input) corev1.Container {
 func Env(in Input) []corev1.EnvVar {
 	payload := string(in.Payload)
 	attempt := strconv.Itoa(int(in.Attempt))
-	return []corev1.EnvVar{
+	env := []corev1.EnvVar{
 		{Name: "POP_PAYLOAD", Value: payload},
 		{Name: "POP_AGENDA", Value: in.Agenda.Name},
 		{Name: "POP_OPERATION", Value: in.Operation.Name},
@@ -173,8 +175,24 @@ func Env(in Input) []corev1.EnvVar {
 		{Name: "OPERATION_NAME", Value: in.Operation.Name},
 		{Name: "CUSTOMER_ID", Value: in.Customer},
 		{Name: "CID", Value: string(in.Agenda.UID)},
+		// The original POP's operation id and progress record id. Here the Agenda is its own
+		// progress record, so its UID; an operation is identified by it and its name.
+		{Name: "OPERATION_ID", Value: string(in.Agenda.UID) + "/" + in.Operation.Name},
+		{Name: "PROGRESS_ID", Value: string(in.Agenda.UID)},
 	}
+	if last := in.LastProgress; last != "" && len(last) <= maxEnvValue("LAST_PROGRESS") {
+		// Set only when there is one, as the original did.
+		env = append(env, corev1.EnvVar{Name: "LAST_PROGRESS", Value: last})
+	}
+	return env
 }
+
+// maxArgStrLen is Linux's limit on one environment string, NAME=value and its final NUL
+// included (MAX_ARG_STRLEN, 32 pages): a longer one stops the handler from starting at all.
+const maxArgStrLen = 128 << 10
+
+// maxEnvValue is the longest value a variable of this name can carry.
+func maxEnvValue(name string) int { return maxArgStrLen - len(name) - len("=") - 1 }
 
 func outputMode(h *popv1.HandlerTypeSpec) popv1.OutputMode {
 	if h.Outputs != nil && h.Outputs.Mode != "" {

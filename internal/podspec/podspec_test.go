@@ -1,15 +1,19 @@
 package podspec
 
 import (
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/handlers"
 )
 
 func agenda(name, uid string) *popv1.Agenda {
@@ -72,5 +76,66 @@ func TestLabelValue(t *testing.T) {
 	}
 	if errs := validation.IsValidLabelValue(got); len(errs) > 0 {
 		t.Error(errs)
+	}
+}
+
+func envOf(vars []corev1.EnvVar) map[string]string {
+	out := map[string]string{}
+	for _, v := range vars {
+		out[v.Name] = v.Value
+	}
+	return out
+}
+
+func contractInput() Input {
+	ag := agenda("ingest", "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90")
+	ag.Namespace = "acme"
+	return Input{Agenda: ag, Operation: &popv1.Operation{Name: "probe", Type: "sample"}, Handler: &popv1.HandlerTypeSpec{},
+		Attempt: 2, Payload: []byte(`{"a":1}`), Customer: "acme-corp"}
+}
+
+// TestEnvFollowsTheOriginalContract: besides PAYLOAD, AGENDA_ID, OPERATION_NAME, CUSTOMER_ID
+// and CID, the original POP gave a handler OPERATION_ID (the operation's id), PROGRESS_ID
+// (the id of the record holding the Agenda's progress) and, when it had one, LAST_PROGRESS
+// (the operation's prior progress object, to resume from).
+func TestEnvFollowsTheOriginalContract(t *testing.T) {
+	in := contractInput()
+	in.LastProgress = `{"processingState":"COMPLETE","processingStateMessage":"failed","percentComplete":40}`
+	env := envOf(Env(in))
+	want := map[string]string{
+		"PAYLOAD": `{"a":1}`, "AGENDA_ID": "ingest", "OPERATION_NAME": "probe", "CUSTOMER_ID": "acme-corp",
+		"CID":          "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90",
+		"OPERATION_ID": "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90/probe",
+		"PROGRESS_ID":  "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90",
+		"LAST_PROGRESS": in.LastProgress,
+	}
+	for name, value := range want {
+		if got, ok := env[name]; !ok || got != value {
+			t.Errorf("%s = %q (set: %v), want %q", name, got, ok, value)
+		}
+	}
+	if _, ok := envOf(Env(contractInput()))["LAST_PROGRESS"]; ok {
+		t.Error("LAST_PROGRESS set on an attempt with no prior progress (the original set it only when there was some)")
+	}
+	in.LastProgress = `{"p":"` + strings.Repeat("x", 131072) + `"}`
+	if _, ok := envOf(Env(in))["LAST_PROGRESS"]; ok {
+		t.Error("LAST_PROGRESS longer than Linux allows one variable: the handler could not start")
+	}
+}
+
+// TestReservedEnvIsWhatThePodGets: the names a HandlerType may not set are exactly those POP
+// sets, so that adding a variable to the contract reserves it.
+func TestReservedEnvIsWhatThePodGets(t *testing.T) {
+	in := contractInput()
+	in.LastProgress = "{}"
+	var set []string
+	for _, v := range Env(in) {
+		set = append(set, v.Name)
+	}
+	sort.Strings(set)
+	reserved := append([]string(nil), handlers.ReservedEnv...)
+	sort.Strings(reserved)
+	if diff := cmp.Diff(reserved, set); diff != "" {
+		t.Errorf("handlers.ReservedEnv (-) against the variables the Pod gets (+):\n%s", diff)
 	}
 }
