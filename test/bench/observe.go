@@ -38,6 +38,7 @@ type Observer struct {
 	mu      sync.Mutex
 	agendas map[string]*AgendaTimes // by name: names are unique across namespaces
 	pods    map[string]*PodTimes    // by Pod name
+	podOf   map[string]string       // "agenda/operation" → Pod name (first attempt seen)
 	counts  map[string]*phaseCounts
 	onPod   func(*corev1.Pod)
 }
@@ -63,7 +64,7 @@ func PhaseOf(name string) string {
 
 // NewObserver returns an empty Observer; onPod is called for every Pod event (the simulator).
 func NewObserver(onPod func(*corev1.Pod)) *Observer {
-	return &Observer{agendas: map[string]*AgendaTimes{}, pods: map[string]*PodTimes{},
+	return &Observer{agendas: map[string]*AgendaTimes{}, pods: map[string]*PodTimes{}, podOf: map[string]string{},
 		counts: map[string]*phaseCounts{}, onPod: onPod}
 }
 
@@ -163,6 +164,10 @@ func (o *Observer) podEvent(obj any) {
 	if _, seen := o.pods[pod.Name]; !seen {
 		o.pods[pod.Name] = &PodTimes{Seen: time.Now()}
 		o.phase(PhaseOf(pod.Name)).pods++
+		key := pod.Labels[popv1.AgendaLabel] + "/" + pod.Labels[popv1.OperationLabel]
+		if _, ok := o.podOf[key]; !ok {
+			o.podOf[key] = pod.Name
+		}
 	}
 	o.mu.Unlock()
 	if o.onPod != nil {
@@ -210,6 +215,18 @@ func (o *Observer) Agenda(name string) AgendaTimes {
 		return *t
 	}
 	return AgendaTimes{}
+}
+
+// PodOf returns the times of the first Pod seen for an Agenda's operation, from the Pods'
+// labels (the bench's Agenda names fit a label unshortened).
+func (o *Observer) PodOf(agenda, op string) PodTimes {
+	o.mu.Lock()
+	name, ok := o.podOf[agenda+"/"+op]
+	o.mu.Unlock()
+	if !ok {
+		return PodTimes{}
+	}
+	return o.Pod(name)
 }
 
 // Pod returns a copy of a Pod's times.
@@ -290,6 +307,11 @@ func (o *Observer) Forget(phase string) {
 	for name := range o.pods {
 		if PhaseOf(name) == phase {
 			delete(o.pods, name)
+		}
+	}
+	for key := range o.podOf {
+		if PhaseOf(key) == phase {
+			delete(o.podOf, key)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/podspec"
 )
 
 // timeout for waits that depend on n Agendas: generous, since the figures are what counts.
@@ -86,7 +85,7 @@ func (r *Runner) Probes(ctx context.Context, phase string, n int) (map[string]La
 		admit = append(admit, t.Admitted.Sub(t.Created))
 		var lastDone time.Time
 		for op, on := range deps {
-			pt := r.Obs.Pod(podspec.Name(ag.Name, op, 1))
+			pt := r.Obs.PodOf(ag.Name, op)
 			if pt.Done.After(lastDone) {
 				lastDone = pt.Done
 			}
@@ -95,7 +94,7 @@ func (r *Runner) Probes(ctx context.Context, phase string, n int) (map[string]La
 			}
 			var ready time.Time
 			for _, d := range on {
-				if dt := r.Obs.Pod(podspec.Name(ag.Name, d, 1)).Done; dt.After(ready) {
+				if dt := r.Obs.PodOf(ag.Name, d).Done; dt.After(ready) {
 					ready = dt
 				}
 			}
@@ -221,7 +220,7 @@ func (r *Runner) Drain(ctx context.Context, algo popv1.SchedulingAlgorithm, n in
 	var lastPod time.Time
 	for _, e := range adm {
 		wait = append(wait, e.At.Sub(start))
-		pt := r.Obs.Pod(podspec.Name(e.Name, "main", 1))
+		pt := r.Obs.PodOf(e.Name, "main")
 		toPod = append(toPod, pt.Seen.Sub(start))
 		if pt.Seen.After(lastPod) {
 			lastPod = pt.Seen

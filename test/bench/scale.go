@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
@@ -286,7 +285,7 @@ func (r *Runner) freeSlots(ctx context.Context, phase string) (Latency, error) {
 		if len(names) == 0 {
 			return Latency{}, fmt.Errorf("no held Pod to release in %s", phase)
 		}
-		agenda := strings.TrimSuffix(names[0], "-main-1")
+		agenda := names[0]
 		if err := r.Obs.WaitFor(ctx, phase, "admitted", before+1, time.Minute); err != nil {
 			return Latency{}, err
 		}

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/podspec"
 	"github.com/pop-operator/pop/test/podsim"
 )
@@ -132,7 +133,7 @@ func (s *Sim) Held(phase string) int {
 }
 
 // Release finishes up to n held Pods of a phase, oldest first (all when n < 0), stops
-// holding that phase's new Pods when all is true, and returns the names released.
+// holding that phase's new Pods when all is true, and returns the Agendas of the Pods released.
 func (s *Sim) Release(phase string, n int, all bool) []string {
 	s.mu.Lock()
 	h := s.held[phase]
@@ -147,7 +148,7 @@ func (s *Sim) Release(phase string, n int, all bool) []string {
 	s.mu.Unlock()
 	names := make([]string, 0, len(out))
 	for _, p := range out {
-		names = append(names, p.Name)
+		names = append(names, p.Labels[popv1.AgendaLabel])
 		s.work <- p
 	}
 	return names

@@ -84,14 +84,18 @@ func run(size, out, only string) error {
 	if err := r.StartManager(ctx); err != nil {
 		return err
 	}
-	if err := phases(ctx, r, want); err != nil {
-		r.StopManager()
-		return err
+	phases(ctx, r, want)
+	if r.Mgr == nil { // a phase failed between a stop and a start
+		if err := r.StartManager(ctx); err != nil {
+			return err
+		}
 	}
 	return finish(r, out, logf)
 }
 
-func phases(ctx context.Context, r *bench.Runner, want func(string) bool) error {
+// phases runs the wanted phases in order; one that fails is noted in the results and the
+// next ones still run, so that a long run keeps what it measured.
+func phases(ctx context.Context, r *bench.Runner, want func(string) bool) {
 	s := r.Sizes
 	steps := []struct {
 		name string
@@ -122,11 +126,14 @@ func phases(ctx context.Context, r *bench.Runner, want func(string) bool) error 
 		if !want(st.name) {
 			continue
 		}
+		if ctx.Err() != nil {
+			return
+		}
 		if err := st.run(); err != nil {
-			return fmt.Errorf("phase %s: %w", st.name, err)
+			r.Log("phase %s failed: %v", st.name, err)
+			r.Result.Notes = append(r.Result.Notes, fmt.Sprintf("Phase %s failed: %v.", st.name, err))
 		}
 	}
-	return nil
 }
 
 // repeat runs a phase k times, named base, base+"r2", base+"r3"…
