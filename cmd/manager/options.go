@@ -122,7 +122,7 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.leaseDuration, "leader-election-lease-duration", o.leaseDuration,
 		"How long a leader's Lease is valid without renewal.")
 	fs.StringVar(&o.namespaces, "namespaces", o.namespaces,
-		"Comma-separated namespaces to watch; all namespaces when empty.")
+		"Comma-separated namespaces to watch; all namespaces when empty. HandlerTypes and Insights of --operator-namespace (the cluster-wide defaults) are watched too.")
 	fs.Float64Var(&o.qps, "kube-api-qps", o.qps, "Queries per second allowed to the API server.")
 	fs.IntVar(&o.burst, "kube-api-burst", o.burst, "Burst of queries allowed to the API server.")
 	fs.StringVar(&o.operatorNamespace, "operator-namespace", o.operatorNamespace,

@@ -53,12 +53,23 @@ func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
 		&corev1.Pod{}: {Label: handlerPodSelector()},
 	}
 	if ns := o.watchedNamespaces(); len(ns) > 0 {
-		mo.Cache.DefaultNamespaces = map[string]cache.Config{}
-		for _, n := range ns {
-			mo.Cache.DefaultNamespaces[n] = cache.Config{}
-		}
+		mo.Cache.DefaultNamespaces = namespaceConfigs(ns)
+		// The cluster-wide default HandlerTypes and Insights live in the operator's own
+		// namespace, watched or not: a lookup there in a cache without it fails, and no
+		// Agenda using a default would ever be accepted.
+		withOperator := namespaceConfigs(append(ns, o.operatorNamespace))
+		mo.Cache.ByObject[&popv1.HandlerType{}] = cache.ByObject{Namespaces: withOperator}
+		mo.Cache.ByObject[&popv1.Insight{}] = cache.ByObject{Namespaces: withOperator}
 	}
 	return mo
+}
+
+func namespaceConfigs(namespaces []string) map[string]cache.Config {
+	out := make(map[string]cache.Config, len(namespaces))
+	for _, n := range namespaces {
+		out[n] = cache.Config{}
+	}
+	return out
 }
 
 func handlerPodSelector() labels.Selector {
