@@ -40,6 +40,7 @@ app.kubernetes.io/component: manager
 {{- end }}
 - --bridge-mirror={{ .mirror }}
 - --bridge-max-pending={{ .maxPending }}
+- --bridge-max-pending-per-customer={{ .maxPendingPerCustomer }}
 {{- if .requireSignatures }}
 - --bridge-require-signatures
 {{- end }}
