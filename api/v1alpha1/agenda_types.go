@@ -112,8 +112,9 @@ const (
 	// FailFast starts no new operation once one failed (the original POP's behaviour);
 	// running operations finish, the rest are Skipped.
 	FailFast FailurePolicy = "FailFast"
-	// ContinueIndependent skips only the failed operation's dependents and runs every
-	// operation that does not depend on it.
+	// ContinueIndependent skips only the operations that need the failed one's output (a
+	// plain reference or dependsOn) and runs every other, those reading it only through
+	// optional references (@<op.out?>) included, with null or their defaults.
 	ContinueIndependent FailurePolicy = "ContinueIndependent"
 )
 

@@ -22,6 +22,8 @@ func Build(spec *popv1.AgendaSpec) (*Graph, field.ErrorList) {
 			index[n] = i
 		}
 	}
+	// depSets[i][d] is true when operation i requires d's success, false when it reads d
+	// only through optional references.
 	depSets := make([]map[int]bool, len(names))
 	for i := range spec.Operations {
 		var opErrs field.ErrorList
@@ -55,13 +57,18 @@ func collectNames(ops []popv1.Operation) ([]string, field.ErrorList) {
 	return names, errs
 }
 
+// depAdder records one dependency found at a field path; required is false for an
+// optional reference.
+type depAdder func(p *field.Path, name, selfMsg string, required bool)
+
 // operationDeps gathers operation i's dependencies from dependsOn, params.dependsOn and
-// the references in its payload.
+// the references in its payload. A dependency is required unless every way the operation
+// names it is an optional reference.
 func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bool, field.ErrorList) {
 	path := operationsPath.Index(i)
 	deps := map[int]bool{}
 	var errs field.ErrorList
-	addDep := func(p *field.Path, name, selfMsg string) {
+	addDep := func(p *field.Path, name, selfMsg string, required bool) {
 		d, ok := index[name]
 		switch {
 		case !ok:
@@ -69,18 +76,18 @@ func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bo
 		case d == i:
 			errs = append(errs, field.Invalid(p, name, selfMsg))
 		default:
-			deps[d] = true
+			deps[d] = deps[d] || required
 		}
 	}
 	for j, name := range op.DependsOn {
-		addDep(path.Child("dependsOn").Index(j), name, "an operation cannot depend on itself")
+		addDep(path.Child("dependsOn").Index(j), name, "an operation cannot depend on itself", true)
 	}
 	names, err := paramsDependsOn(op)
 	if err != nil {
 		errs = append(errs, field.Invalid(path.Child("params", "dependsOn"), "", err.Error()))
 	}
 	for _, name := range names {
-		addDep(path.Child("params", "dependsOn"), name, "an operation cannot depend on itself")
+		addDep(path.Child("params", "dependsOn"), name, "an operation cannot depend on itself", true)
 	}
 	errs = append(errs, payloadDeps(op, path.Child("payload"), addDep)...)
 	return deps, errs
@@ -88,7 +95,7 @@ func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bo
 
 // payloadDeps validates every reference in the payload and adds the operations whose
 // outputs it reads.
-func payloadDeps(op *popv1.Operation, path *field.Path, addDep func(*field.Path, string, string)) field.ErrorList {
+func payloadDeps(op *popv1.Operation, path *field.Path, addDep depAdder) field.ErrorList {
 	if op.Payload == nil {
 		return nil
 	}
@@ -103,7 +110,7 @@ func payloadDeps(op *popv1.Operation, path *field.Path, addDep func(*field.Path,
 	for _, f := range found {
 		p := jsonFieldPath(path, f.Path)
 		if name, ok := f.Ref.Operation(); ok {
-			addDep(p, name, fmt.Sprintf("%s: an operation cannot reference its own output", f.Ref.Text))
+			addDep(p, name, fmt.Sprintf("%s: an operation cannot reference its own output", f.Ref.Text), !f.Ref.Optional)
 			continue
 		}
 		if f.Ref.Source != refs.AgendaParams && !f.Ref.IsToken() {

@@ -1,6 +1,7 @@
 // Package dag turns an Agenda's operations into a dependency graph: dependencies are every
 // <op>.out the payload references plus dependsOn (and POP's comma-separated
-// params.dependsOn). It validates the graph with exact field paths and answers which
+// params.dependsOn). A dependency named only by optional references (@<op.out?>) is
+// optional: it must end, not succeed. It validates the graph with exact field paths and answers which
 // operations are ready. It is pure: no client, no cluster.
 package dag
 
@@ -15,7 +16,10 @@ type Graph struct {
 	index      map[string]int
 	deps       [][]int
 	dependents [][]int
-	order      []int
+	// optional[i] holds the dependencies operation i reads only through optional references
+	// (nil when it has none): it waits for them to end, not to succeed.
+	optional []map[int]bool
+	order    []int
 }
 
 // Len is the number of operations.
@@ -36,34 +40,48 @@ func (g *Graph) Deps(i int) []int { return g.deps[i] }
 // Dependents are the indexes that wait for operation i, ascending.
 func (g *Graph) Dependents(i int) []int { return g.dependents[i] }
 
+// Optional reports whether operation i reads dependency d only through optional references
+// (@<d.out?>): it needs d to have ended, not to have succeeded.
+func (g *Graph) Optional(i, d int) bool { return g.optional[i][d] }
+
 // TopologicalOrder lists every index after all of its dependencies.
 func (g *Graph) TopologicalOrder() []int { return g.order }
 
-// Ready returns, in spec order, the operations for which waiting(i) holds and every
-// dependency is succeeded.
-func (g *Graph) Ready(waiting, succeeded func(i int) bool) []int {
+// Ready returns, in spec order, the operations for which waiting(i) holds, every required
+// dependency succeeded and every optional one ended.
+func (g *Graph) Ready(waiting, succeeded, ended func(i int) bool) []int {
 	var ready []int
 	for i := range g.names {
-		if !waiting(i) {
-			continue
-		}
-		ok := true
-		for _, d := range g.deps[i] {
-			if !succeeded(d) {
-				ok = false
-				break
-			}
-		}
-		if ok {
+		if waiting(i) && g.depsMet(i, succeeded, ended) {
 			ready = append(ready, i)
 		}
 	}
 	return ready
 }
 
+func (g *Graph) depsMet(i int, succeeded, ended func(i int) bool) bool {
+	for _, d := range g.deps[i] {
+		if g.Optional(i, d) && !ended(d) || !g.Optional(i, d) && !succeeded(d) {
+			return false
+		}
+	}
+	return true
+}
+
 // Descendants returns the operations that depend, directly or through others, on any of
 // roots; roots themselves are included. The result is in ascending index order.
 func (g *Graph) Descendants(roots ...int) []int {
+	return g.reach(roots, func(int, int) bool { return true })
+}
+
+// RequiredBy is Descendants through required dependencies only: the operations that cannot
+// run once one of roots failed. One that reads a root only optionally runs anyway.
+func (g *Graph) RequiredBy(roots ...int) []int {
+	return g.reach(roots, func(dependent, dep int) bool { return !g.Optional(dependent, dep) })
+}
+
+// reach walks from roots to the dependents that follow(dependent, dep) allows.
+func (g *Graph) reach(roots []int, follow func(dependent, dep int) bool) []int {
 	seen := make([]bool, len(g.names))
 	stack := append([]int(nil), roots...)
 	for len(stack) > 0 {
@@ -73,7 +91,11 @@ func (g *Graph) Descendants(roots ...int) []int {
 			continue
 		}
 		seen[n] = true
-		stack = append(stack, g.dependents[n]...)
+		for _, m := range g.dependents[n] {
+			if follow(m, n) {
+				stack = append(stack, m)
+			}
+		}
 	}
 	var out []int
 	for i, s := range seen {
@@ -92,10 +114,17 @@ func newGraph(names []string, depSets []map[int]bool) *Graph {
 	}
 	g.deps = make([][]int, len(names))
 	g.dependents = make([][]int, len(names))
+	g.optional = make([]map[int]bool, len(names))
 	for i, set := range depSets {
-		for d := range set {
+		for d, required := range set {
 			g.deps[i] = append(g.deps[i], d)
 			g.dependents[d] = append(g.dependents[d], i)
+			if !required {
+				if g.optional[i] == nil {
+					g.optional[i] = map[int]bool{}
+				}
+				g.optional[i][d] = true
+			}
 		}
 		sort.Ints(g.deps[i])
 	}

@@ -154,7 +154,8 @@ func TestReady(t *testing.T) {
 			for _, i := range tc.running {
 				state[i] = "run"
 			}
-			got := g.Ready(func(i int) bool { return state[i] == "" }, func(i int) bool { return state[i] == "ok" })
+			ok := func(i int) bool { return state[i] == "ok" }
+			got := g.Ready(func(i int) bool { return state[i] == "" }, ok, ok)
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Ready (-want +got):\n%s", diff)
 			}

@@ -267,7 +267,9 @@ func (p *planner) skipAfterFailures() {
 	if len(failed) == 0 {
 		return
 	}
-	doomed := p.obs.Graph.Descendants(failed...)
+	// Only what needs a failed operation's output is doomed: an operation reading it only
+	// optionally runs with null or its default (docs/references.md, Dependencies).
+	doomed := p.obs.Graph.RequiredBy(failed...)
 	if p.obs.Agenda.Spec.FailurePolicy != popv1.ContinueIndependent {
 		doomed = doomed[:0]
 		for i := range p.ops {
@@ -299,8 +301,9 @@ func (p *planner) launchReady() {
 		return true
 	}
 	succeeded := func(i int) bool { return p.ops[i].State == popv1.OperationSucceeded }
+	ended := func(i int) bool { return isFinalOp(p.ops[i].State) }
 	src := newSources(p.obs, p.ops)
-	for _, i := range p.obs.Graph.Ready(waiting, succeeded) {
+	for _, i := range p.obs.Graph.Ready(waiting, succeeded, ended) {
 		s := &p.ops[i]
 		if why, blocked := p.obs.Unavailable[p.obs.Agenda.Spec.Operations[i].Type]; blocked {
 			p.waitForHandler(i, why)
