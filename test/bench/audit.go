@@ -37,8 +37,9 @@ type auditEvent struct {
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}
 
 // ReadAudit counts the manager's requests in the audit log, by phase (PhaseOf the object's
-// name; for a deletecollection, of the Agenda its label selector names).
-func ReadAudit(path string) (map[string]*Requests, error) {
+// name; for a deletecollection, of the Agenda its label selector names, by name or by UID
+// through nameOfUID).
+func ReadAudit(path string, nameOfUID func(string) string) (map[string]*Requests, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -55,7 +56,7 @@ func ReadAudit(path string) (map[string]*Requests, error) {
 		}
 		phase := PhaseOf(ev.ObjectRef.Name)
 		if ev.ObjectRef.Name == "" {
-			phase = phaseOfSelector(ev.URI)
+			phase = phaseOfSelector(ev.URI, nameOfUID)
 		}
 		r := out[phase]
 		if r == nil {
@@ -81,14 +82,18 @@ func ReadAudit(path string) (map[string]*Requests, error) {
 
 // phaseOfSelector finds the phase of a collection request from its pop.dev/agenda=<name>
 // label selector; "" (cluster-wide) otherwise.
-func phaseOfSelector(uri string) string {
+func phaseOfSelector(uri string, nameOfUID func(string) string) string {
 	u, err := url.Parse(uri)
 	if err != nil {
 		return ""
 	}
 	for _, term := range strings.Split(u.Query().Get("labelSelector"), ",") {
-		if k, v, ok := strings.Cut(term, "="); ok && k == popv1.AgendaLabel {
+		k, v, ok := strings.Cut(term, "=")
+		switch {
+		case ok && k == popv1.AgendaLabel:
 			return PhaseOf(v)
+		case ok && k == popv1.AgendaUIDLabel:
+			return PhaseOf(nameOfUID(v))
 		}
 	}
 	return ""

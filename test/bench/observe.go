@@ -39,6 +39,7 @@ type Observer struct {
 	agendas map[string]*AgendaTimes // by name: names are unique across namespaces
 	pods    map[string]*PodTimes    // by Pod name
 	podOf   map[string]string       // "agenda/operation" → Pod name (first attempt seen)
+	byUID   map[string]string       // Agenda UID → name, never forgotten (audit attribution)
 	counts  map[string]*phaseCounts
 	onPod   func(*corev1.Pod)
 }
@@ -65,6 +66,7 @@ func PhaseOf(name string) string {
 // NewObserver returns an empty Observer; onPod is called for every Pod event (the simulator).
 func NewObserver(onPod func(*corev1.Pod)) *Observer {
 	return &Observer{agendas: map[string]*AgendaTimes{}, pods: map[string]*PodTimes{}, podOf: map[string]string{},
+		byUID:  map[string]string{},
 		counts: map[string]*phaseCounts{}, onPod: onPod}
 }
 
@@ -131,6 +133,7 @@ func (o *Observer) agendaEvent(obj any) {
 	now := time.Now()
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	o.byUID[string(ag.UID)] = ag.Name
 	t := o.agendas[ag.Name]
 	if t == nil {
 		t = &AgendaTimes{}
@@ -326,4 +329,11 @@ func (o *Observer) Waiting(phase string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// NameOfUID returns the name of the Agenda with that UID, if the bench saw it.
+func (o *Observer) NameOfUID(uid string) string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.byUID[uid]
 }

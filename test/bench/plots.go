@@ -44,7 +44,7 @@ func Plots(res *Result, dir string) ([]string, error) {
 		phases         func(string) bool
 	}{
 		{"throughput.png", "Agendas reaching Succeeded per second", "Agendas/s", func(n string) bool { return n == "tp1" || n == "tp10" }},
-		{"admissions.png", "Admissions per second after unpausing a backlog", "admissions/s", func(n string) bool { return len(n) > 1 && n[0] == 'd' }},
+		{"admissions.png", "Admissions per second after unpausing a backlog", "admissions/s", isDrain},
 	} {
 		var series []any
 		for _, ph := range res.Phases {

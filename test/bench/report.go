@@ -47,13 +47,13 @@ func (r *Result) Goals() []Goal {
 			Median(rv), ratio, r.ceiling(s.shape), len(runs), strings.Join(rates, ", "), strings.Join(ratios, ", "))
 	}
 	for _, p := range r.Phases {
-		if strings.HasPrefix(p.Name, "dfifo") || strings.HasPrefix(p.Name, "dfair") {
+		if isDrain(p.Name) {
 			a := p.Figures["admissionsPerSecond"]
 			add(fmt.Sprintf("admission ≥ 300/s draining %d pending (%s)", p.Agendas, algoOf(p.Name)), a >= 300, "%.0f/s", a)
 		}
 	}
 	for _, p := range r.Phases {
-		if p.Agendas == 1000 && (strings.HasPrefix(p.Name, "dfifo") || strings.HasPrefix(p.Name, "dfair")) {
+		if p.Agendas == 1000 && isDrain(p.Name) {
 			f := p.Figures["firstPodsPerSecond"]
 			add(fmt.Sprintf("backlog of 1,000 → first Pods ≥ 250/s (%s)", algoOf(p.Name)), f >= 250, "%.0f/s", f)
 		}
@@ -103,6 +103,11 @@ func (r *Result) ceiling(shape string) float64 {
 		}
 	}
 	return 0
+}
+
+// isDrain tells a drain phase (dfifo1000, dfair10000) from its fill.
+func isDrain(name string) bool {
+	return (strings.HasPrefix(name, "dfifo") || strings.HasPrefix(name, "dfair")) && !strings.HasSuffix(name, "fill")
 }
 
 func algoOf(phase string) string {

@@ -28,15 +28,16 @@ func main() {
 	size := flag.String("size", "full", "benchmark size: small (CI, a few minutes) or full (issue 13's sizes)")
 	out := flag.String("out", "", "folder for results.json, results.md, plots and profiles (default: a temporary folder)")
 	only := flag.String("phases", "", "comma-separated phases to run (idle,tp1,tp10,drain,load,mem,pend); all when empty")
+	keep := flag.Bool("keep", false, "keep the scratch folder (audit log, manager logs, raw profiles)")
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard()) // the bench's own informers; its progress goes to stderr
-	if err := run(*size, *out, *only); err != nil {
+	if err := run(*size, *out, *only, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "popbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(size, out, only string) error {
+func run(size, out, only string, keep bool) error {
 	sizes, err := bench.SizesFor(size)
 	if err != nil {
 		return err
@@ -49,6 +50,10 @@ func run(size, out, only string) error {
 	}
 	if out == "" {
 		out = filepath.Join(scratch, "out")
+		keep = true
+	}
+	if !keep {
+		defer os.RemoveAll(scratch)
 	}
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
@@ -159,7 +164,7 @@ func finish(r *bench.Runner, out string, logf func(string, ...any)) error {
 	r.StopManager()
 	res.ByMethod = r.RequestsByMethod()
 	logf("reading the audit log")
-	byPhase, err := bench.ReadAudit(r.Env.AuditLog)
+	byPhase, err := bench.ReadAudit(r.Env.AuditLog, r.Obs.NameOfUID)
 	if err != nil {
 		return err
 	}
