@@ -1,0 +1,56 @@
+// Command pop-ui serves POP's web UI. In a cluster it acts as the user an authenticating
+// proxy names (impersonation); with --local it acts with the user's own kubeconfig.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/go-logr/logr"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	ctrl "sigs.k8s.io/controller-runtime"
+	logf "sigs.k8s.io/controller-runtime/pkg/log"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/ui"
+)
+
+func main() {
+	logf.SetLogger(logr.Discard())
+	addr := flag.String("listen", ":8080", "address to serve the UI on")
+	local := flag.Bool("local", false, "act with the kubeconfig's own identity (for one user on their machine; bind to localhost)")
+	flag.Parse()
+	if err := run(*addr, *local); err != nil {
+		fmt.Fprintln(os.Stderr, "pop-ui:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr string, local bool) error {
+	cfg, err := ctrl.GetConfig()
+	if err != nil {
+		return err
+	}
+	src, err := ui.Clients(cfg, scheme(), local)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: addr, Handler: ui.NewServer(src), ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintln(os.Stderr, "pop-ui: serving on", addr)
+	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+func scheme() *k8sruntime.Scheme {
+	s := k8sruntime.NewScheme()
+	_ = clientgoscheme.AddToScheme(s)
+	_ = popv1.AddToScheme(s)
+	return s
+}
