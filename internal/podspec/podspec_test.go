@@ -104,9 +104,9 @@ func TestEnvFollowsTheOriginalContract(t *testing.T) {
 	env := envOf(Env(in))
 	want := map[string]string{
 		"PAYLOAD": `{"a":1}`, "AGENDA_ID": "ingest", "OPERATION_NAME": "probe", "CUSTOMER_ID": "acme-corp",
-		"CID":          "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90",
-		"OPERATION_ID": "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90/probe",
-		"PROGRESS_ID":  "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90",
+		"CID":           "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90",
+		"OPERATION_ID":  "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90/probe",
+		"PROGRESS_ID":   "0b6c1e4e-6a7e-4a43-9d4e-1f3b2a5c7d90",
 		"LAST_PROGRESS": in.LastProgress,
 	}
 	for name, value := range want {
