@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -17,8 +18,10 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 )
 
 // CertOptions say how the webhook server gets its serving certificate.
@@ -39,7 +42,11 @@ type CertOptions struct {
 	CertDir string
 }
 
-// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,verbs=get;list;watch;update;patch
+// The rotator reads and updates one ValidatingWebhookConfiguration, the one the Helm chart
+// and the Kustomize base install (renamed with --webhook-configuration, the RBAC must follow).
+// Its list and watch select that name (scopedManager), which is what lets RBAC grant them by
+// resourceNames: the manager can read or change no other webhook configuration.
+// +kubebuilder:rbac:groups=admissionregistration.k8s.io,resources=validatingwebhookconfigurations,resourceNames=pop-validating-webhook-configuration,verbs=get;list;watch;update
 
 // SetupWithCertificates registers the Agenda webhook once its certificate is in place: after
 // the rotator has written and injected it (self-managed), or once the mounted files appear
@@ -67,7 +74,7 @@ func SetupWithCertificates(mgr ctrl.Manager, o CertOptions) (healthz.Checker, er
 	if dns == "" {
 		dns = fmt.Sprintf("%s.%s.svc", o.ServiceName, o.Namespace)
 	}
-	err := rotator.AddRotator(mgr, &rotator.CertRotator{
+	err := rotator.AddRotator(scoped(mgr, o), &rotator.CertRotator{
 		SecretKey:      types.NamespacedName{Namespace: o.Namespace, Name: o.SecretName},
 		CertDir:        o.CertDir,
 		CAName:         "pop-ca",
@@ -86,6 +93,65 @@ func SetupWithCertificates(mgr ctrl.Manager, o CertOptions) (healthz.Checker, er
 		served.register(mgr)
 	}()
 	return served.check(mgr), nil
+}
+
+// scopedManager is the manager as the certificate rotator sees it: its own cache (which
+// the rotator builds from GetConfig) lists and watches only the one Secret and the one
+// webhook configuration the rotator manages. Everything else — the client it writes with,
+// the runnables it adds — is the manager's.
+type scopedManager struct {
+	manager.Manager
+	cfg *rest.Config
+}
+
+func (m scopedManager) GetConfig() *rest.Config { return m.cfg }
+
+// scoped adds fieldSelector=metadata.name=<name> to the collection reads the rotator's
+// cache makes: a list or watch of a whole collection needs rights on every object in it,
+// one that selects a name is authorized by RBAC's resourceNames. So the manager's Role grants
+// get, list and watch on the certificate Secret alone, not on every Secret of its namespace.
+func scoped(mgr manager.Manager, o CertOptions) manager.Manager {
+	cfg := rest.CopyConfig(mgr.GetConfig())
+	names := map[string]string{
+		"/api/v1/namespaces/" + o.Namespace + "/secrets":                        o.SecretName,
+		"/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations": o.ConfigurationName,
+	}
+	cfg.Wrap(func(rt http.RoundTripper) http.RoundTripper { return nameSelector{next: rt, names: names} })
+	return scopedManager{Manager: mgr, cfg: cfg}
+}
+
+// nameSelector selects one name in every collection read (GET of a collection: a list or a
+// watch) whose path it knows; requests for a named object are left alone.
+type nameSelector struct {
+	next  http.RoundTripper
+	names map[string]string // collection path -> the one name to read
+}
+
+func (n nameSelector) RoundTrip(req *http.Request) (*http.Response, error) {
+	name, ok := n.collection(req.URL.Path)
+	if !ok || req.Method != http.MethodGet {
+		return n.next.RoundTrip(req)
+	}
+	req = req.Clone(req.Context())
+	q := req.URL.Query()
+	selector := "metadata.name=" + name
+	if s := q.Get("fieldSelector"); s != "" {
+		selector += "," + s
+	}
+	q.Set("fieldSelector", selector)
+	req.URL.RawQuery = q.Encode()
+	return n.next.RoundTrip(req)
+}
+
+// collection finds the name to select for a path, which may carry the API server's own
+// prefix in front.
+func (n nameSelector) collection(path string) (string, bool) {
+	for suffix, name := range n.names {
+		if strings.HasSuffix(path, suffix) {
+			return name, true
+		}
+	}
+	return "", false
 }
 
 // webhookReadiness records whether the Agenda webhook has been registered.
