@@ -23,7 +23,10 @@ type CustomerOptions struct {
 	// EditorGroups likewise for groups.
 	Editors, EditorGroups, Viewers []string
 	// Pods, CPU and Memory bound the namespace's ResourceQuota.
-	Pods          int
+	Pods int
+	// Agendas bounds how many Agendas the namespace holds (finished ones included, until
+	// deleted); 0 sets no bound.
+	Agendas       int
 	CPU, Memory   string
 	DefaultCPU    string
 	DefaultMemory string
@@ -68,6 +71,8 @@ func customerCmd(g *globals) *cobra.Command {
 	f.StringSliceVar(&o.EditorGroups, "editor-group", nil, "groups bound to pop-customer-edit")
 	f.StringSliceVar(&o.Viewers, "viewer", nil, "users bound to pop-customer-view")
 	f.IntVar(&o.Pods, "quota-pods", 100, "most Pods at once in the namespace")
+	f.IntVar(&o.Agendas, "quota-agendas", DefaultAgendaQuota,
+		"most Agendas the namespace holds, finished ones included until deleted (see ttlSecondsAfterFinished); 0 for no bound")
 	f.StringVar(&o.CPU, "quota-cpu", "16", "most CPU requested at once")
 	f.StringVar(&o.Memory, "quota-memory", "32Gi", "most memory requested at once")
 	f.StringVar(&o.DefaultCPU, "default-cpu", "100m", "CPU request of containers that set none")
@@ -146,11 +151,19 @@ func customerLimits(ns string, o CustomerOptions) (*corev1.ResourceQuota, *corev
 	if err != nil {
 		return nil, nil, err
 	}
+	if o.Agendas < 0 {
+		return nil, nil, fmt.Errorf("--quota-agendas must be 0 (no bound) or more, got %d", o.Agendas)
+	}
 	quota := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "pop-customer", Namespace: ns},
 		Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
 			corev1.ResourcePods:        *resource.NewQuantity(int64(o.Pods), resource.DecimalSI),
 			corev1.ResourceRequestsCPU: cpu, corev1.ResourceRequestsMemory: mem,
 		}}}
+	if o.Agendas > 0 {
+		// Every Agenda is stored in etcd until deleted, each up to the API's object limit:
+		// without a count, one customer could fill the store all customers share.
+		quota.Spec.Hard[AgendaCountResource] = *resource.NewQuantity(int64(o.Agendas), resource.DecimalSI)
+	}
 	limits := &corev1.LimitRange{ObjectMeta: metav1.ObjectMeta{Name: "pop-customer", Namespace: ns},
 		Spec: corev1.LimitRangeSpec{Limits: []corev1.LimitRangeItem{{
 			Type:           corev1.LimitTypeContainer,
@@ -177,3 +190,11 @@ func binding(ns, role string, users, groups []string) *rbacv1.RoleBinding {
 		Subjects:   subjects,
 	}
 }
+
+// DefaultAgendaQuota is --quota-agendas' default: ten times the default Pod quota, so that
+// Agendas waiting in queues and finished ones not yet deleted fit beside those running.
+const DefaultAgendaQuota = 1000
+
+// AgendaCountResource is the ResourceQuota name of the number of Agendas in a namespace:
+// the API server counts custom resources as count/<plural>.<group>.
+const AgendaCountResource corev1.ResourceName = "count/agendas.pop.dev"
