@@ -74,6 +74,13 @@ type Config struct {
 	// TombstoneRetention is how long a deleted bridged Agenda's record keeps its agendaId
 	// taken, so that a resent message does not run it again; 0 keeps it forever.
 	TombstoneRetention time.Duration
+	// Center is this cluster's name among the centers sharing the queues and the table:
+	// the holder of the claims it makes (docs/centers.md). Unique per cluster.
+	Center string
+	// ClaimLease is how long a claim holds without renewal: the center renews the claims
+	// of its unfinished Agendas every third of it; once it lapses another center that
+	// receives the message (a redelivery or a resend) takes the claim over.
+	ClaimLease time.Duration
 }
 
 // DefaultConfig is the configuration before flags.
@@ -90,6 +97,8 @@ func DefaultConfig() Config {
 		// SQS keeps a message at most 14 days: no copy of a message can arrive later than
 		// that after the first, so the key needs keeping no longer by default.
 		TombstoneRetention: 14 * 24 * time.Hour,
+		Center:             "default",
+		ClaimLease:         5 * time.Minute,
 	}
 }
 
@@ -131,6 +140,8 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.VisibilityTimeout, "bridge-visibility-timeout", c.VisibilityTimeout, "How long a message being handled stays hidden.")
 	fs.BoolVar(&c.RequireSignatures, "bridge-require-signatures", c.RequireSignatures, "Also on customer queues, refuse messages from customers without a signing Secret (shared queues always require signatures).")
 	fs.DurationVar(&c.RecordTTL, "bridge-record-ttl", c.RecordTTL, "Expire DynamoDB records this long after their Agenda finished; 0 keeps them until the Agenda is deleted.")
+	fs.StringVar(&c.Center, "center", c.Center, "This cluster's name among the centers sharing the bridge's queues and table (unique per cluster; a DNS label).")
+	fs.DurationVar(&c.ClaimLease, "bridge-claim-lease", c.ClaimLease, "How long this center's claim on an unfinished Agenda holds without renewal before another center may take it over.")
 	fs.DurationVar(&c.TombstoneRetention, "bridge-tombstone-retention", c.TombstoneRetention, "Keep a deleted bridged Agenda's agendaId taken this long (its record becomes a tombstone); 0 keeps it forever.")
 }
 
@@ -151,10 +162,25 @@ func (c *Config) Validate() error {
 	if c.Pollers < 1 || c.MaxPending < 1 || c.MaxPendingPerCustomer < 1 || c.MaxMessageBytes < 1 {
 		return errors.New("--bridge-pollers, --bridge-max-pending, --bridge-max-pending-per-customer and --bridge-max-message-bytes must be positive")
 	}
+	if err := c.validateClaims(); err != nil {
+		return err
+	}
+	return c.validateQueues()
+}
+
+// validateClaims checks what keeps an agendaId taken: the center's name (the holder of its
+// claims), the claims' lease, and the tombstones' retention.
+func (c *Config) validateClaims() error {
 	if c.TombstoneRetention < 0 {
 		return errors.New("--bridge-tombstone-retention must not be negative")
 	}
-	return c.validateQueues()
+	if errs := validation.IsDNS1123Label(c.Center); len(errs) > 0 {
+		return fmt.Errorf("--center %q: %s", c.Center, strings.Join(errs, "; "))
+	}
+	if c.ClaimLease < 3*time.Second {
+		return errors.New("--bridge-claim-lease must be at least 3s")
+	}
+	return nil
 }
 
 // validateQueues refuses a queue listed twice: a queue both shared and bound, or bound to

@@ -74,14 +74,11 @@ func (i *Intake) submit(ctx context.Context, q *intakeQueue, m *sqstypes.Message
 	created := ""
 	defer func() { i.flow.done(snd.namespace, created) }()
 
-	// A deleted Agenda's tombstone keeps its key taken: the message is a resend.
-	if taken, err := i.Store.Tombstoned(ctx, sub.CustomerID, sub.Key); err != nil || taken {
-		if taken {
-			metrics.BridgeMessages.WithLabelValues("duplicate", "").Inc()
-		}
-		return taken, err
+	claim, done, err := i.claim(ctx, sub)
+	if done || err != nil {
+		return done, err
 	}
-	ag, isNew, rej, err := i.createAgenda(ctx, NewAgenda(sub, snd.namespace), sub.Key)
+	ag, isNew, rej, err := i.createAgenda(ctx, claimed(NewAgenda(sub, snd.namespace), claim), sub.Key)
 	if err != nil {
 		return false, err
 	}
@@ -91,8 +88,9 @@ func (i *Intake) submit(ctx context.Context, q *intakeQueue, m *sqstypes.Message
 	if isNew {
 		created = ag.Namespace + "/" + ag.Name
 	}
-	_, err = i.Store.Put(ctx, RecordOf(ag, sub.CustomerID, time.Now(), i.Config.RecordTTL))
-	if errors.Is(err, ErrTombstoned) {
+	now := time.Now()
+	_, err = i.Store.Put(ctx, heldBy(RecordOf(ag, sub.CustomerID, now, i.Config.RecordTTL), ag, i.Config.Center, now, i.Config.ClaimLease))
+	if errors.Is(err, ErrTombstoned) || errors.Is(err, ErrClaimedElsewhere) {
 		return i.undoCreate(ctx, ag, isNew)
 	}
 	if err != nil {
@@ -104,6 +102,34 @@ func (i *Intake) submit(ctx context.Context, q *intakeQueue, m *sqstypes.Message
 	}
 	metrics.BridgeMessages.WithLabelValues(result, "").Inc()
 	return true, nil
+}
+
+// claim makes this center the one that runs the submission (docs/centers.md). done: the
+// message is accounted for without an Agenda here — a deleted Agenda's tombstone keeps
+// its key taken (a resend), or another center holds the claim (a redelivery or resend
+// that center runs).
+func (i *Intake) claim(ctx context.Context, sub *Submission) (_ Claim, done bool, _ error) {
+	c, err := i.Store.Claim(ctx, sub.CustomerID, sub.Key, i.Config.Center, i.Config.ClaimLease, time.Now())
+	switch {
+	case errors.Is(err, ErrTombstoned):
+		metrics.BridgeMessages.WithLabelValues("duplicate", "").Inc()
+		return c, true, nil
+	case err != nil:
+		return c, false, err
+	case !c.Mine:
+		i.Log.Info("Message dropped: another center holds its claim", "customer", sub.CustomerID, "agendaId", sub.Key, "center", c.Holder)
+		metrics.BridgeMessages.WithLabelValues("duplicate", "ClaimedByAnotherCenter").Inc()
+		return c, true, nil
+	}
+	return c, false, nil
+}
+
+// claimed notes on a new Agenda the center whose lapsed claim this center took over.
+func claimed(ag *popv1.Agenda, c Claim) *popv1.Agenda {
+	if c.TakenOverFrom != "" {
+		ag.Annotations[TakenOverAnnotation] = c.TakenOverFrom
+	}
+	return ag
 }
 
 // undoCreate undoes an Agenda created for a key whose tombstone was written between the

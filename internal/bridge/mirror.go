@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/execution"
 	"github.com/pop-operator/pop/internal/metrics"
 )
 
@@ -32,6 +33,10 @@ type Mirror struct {
 	// TombstoneRetention is how long a deleted bridged Agenda's tombstone keeps its key
 	// taken; 0 keeps it forever.
 	TombstoneRetention time.Duration
+	// Center is this cluster's name: the mirror writes only the records of keys it holds
+	// the claim on, and renews the claims of unfinished Agendas every Lease/3.
+	Center string
+	Lease  time.Duration
 }
 
 // +kubebuilder:rbac:groups=pop.dev,resources=agendas,verbs=get;list;watch;create;patch
@@ -78,7 +83,21 @@ func (m *Mirror) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 			return ctrl.Result{}, client.IgnoreNotFound(err)
 		}
 	}
-	written, err := m.Store.Put(ctx, RecordOf(&ag, customer, time.Now(), m.TTL))
+	return m.write(ctx, &ag, customer)
+}
+
+// write puts the Agenda's record as the claiming center and, while the Agenda is
+// unfinished, renews the claim and comes back before the lease lapses.
+func (m *Mirror) write(ctx context.Context, ag *popv1.Agenda, customer string) (ctrl.Result, error) {
+	now := time.Now()
+	written, err := m.Store.Put(ctx, heldBy(RecordOf(ag, customer, now, m.TTL), ag, m.Center, now, m.Lease))
+	if err == nil && !written && !execution.IsFinished(ag) {
+		err = m.Store.Renew(ctx, customer, AgendaIDOf(ag), m.Center, now.Add(m.Lease))
+	}
+	if errors.Is(err, ErrClaimedElsewhere) {
+		metrics.MirrorWrites.WithLabelValues("stale").Inc()
+		return ctrl.Result{}, m.lostClaim(ctx, ag)
+	}
 	if errors.Is(err, ErrTombstoned) {
 		// An Agenda under a deleted one's key (made with kubectl, or in a race the intake
 		// undoes): the tombstone stays, the client keeps seeing the first Agenda's end.
@@ -94,7 +113,27 @@ func (m *Mirror) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 	} else {
 		metrics.MirrorWrites.WithLabelValues("stale").Inc()
 	}
-	return ctrl.Result{}, nil
+	if execution.IsFinished(ag) {
+		return ctrl.Result{}, nil
+	}
+	return ctrl.Result{RequeueAfter: m.Lease / 3}, nil
+}
+
+// lostClaim handles an Agenda whose key another center holds: this center's lease lapsed
+// (it was cut off longer than the lease) and the other center took the claim over and
+// runs the work. A bridged Agenda still running here is cancelled, so that the work runs
+// in one center; its record stays the other center's.
+func (m *Mirror) lostClaim(ctx context.Context, ag *popv1.Agenda) error {
+	if ag.Labels[SourceLabel] != SourceSQS || execution.IsFinished(ag) || ag.Spec.Cancel {
+		return nil
+	}
+	patch := client.MergeFrom(ag.DeepCopy())
+	ag.Spec.Cancel = true
+	if err := m.Client.Patch(ctx, ag, patch); client.IgnoreNotFound(err) != nil {
+		return err
+	}
+	ctrl.LoggerFrom(ctx).Info("Cancelled an Agenda whose claim another center took over", "agenda", client.ObjectKeyFromObject(ag).String())
+	return nil
 }
 
 // forget turns a bridged Agenda's record into a tombstone, or deletes another's record,
@@ -106,9 +145,11 @@ func (m *Mirror) forget(ctx context.Context, ag *popv1.Agenda, customer string) 
 	}
 	var err error
 	if ag.Labels[SourceLabel] == SourceSQS {
-		err = m.Store.PutTombstone(ctx, TombstoneOf(ag, customer, time.Now(), m.TombstoneRetention))
+		t := TombstoneOf(ag, customer, time.Now(), m.TombstoneRetention)
+		t.Center, t.TakenOverFrom = m.Center, ag.Annotations[TakenOverAnnotation]
+		err = m.Store.PutTombstone(ctx, t)
 	} else {
-		err = m.Store.Delete(ctx, customer, AgendaIDOf(ag))
+		err = m.Store.Delete(ctx, customer, AgendaIDOf(ag), m.Center)
 	}
 	if err != nil {
 		metrics.MirrorWrites.WithLabelValues("error").Inc()

@@ -49,6 +49,12 @@ type Record struct {
 	// ExpiresAt (forever when 0).
 	DeletedAt string `dynamodbav:"deletedAt,omitempty"`
 	ExpiresAt int64  `dynamodbav:"expiresAt,omitempty"`
+	// Center is the center that claimed the key and runs the Agenda; only it writes the
+	// record. LeaseExpiresAt (epoch seconds) is how long its claim holds unrenewed (none
+	// once the Agenda finished); TakenOverFrom the center whose lapsed claim it replaced.
+	Center         string `dynamodbav:"center,omitempty"`
+	LeaseExpiresAt int64  `dynamodbav:"leaseExpiresAt,omitempty"`
+	TakenOverFrom  string `dynamodbav:"takenOverFrom,omitempty"`
 }
 
 // OperationRecord summarises one operation.

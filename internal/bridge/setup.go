@@ -19,7 +19,8 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config, concurrency int) err
 	}
 	store := &Store{DB: clients.DynamoDB, Table: c.Table}
 	if c.Table != "" {
-		m := &Mirror{Client: mgr.GetClient(), Store: store, Scope: c.Mirror, TTL: c.RecordTTL, TombstoneRetention: c.TombstoneRetention}
+		m := &Mirror{Client: mgr.GetClient(), Store: store, Scope: c.Mirror, TTL: c.RecordTTL, TombstoneRetention: c.TombstoneRetention,
+			Center: c.Center, Lease: c.ClaimLease}
 		if err := m.SetupWithManager(mgr, concurrency); err != nil {
 			return fmt.Errorf("setting up the DynamoDB mirror: %w", err)
 		}

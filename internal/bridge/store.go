@@ -32,20 +32,22 @@ func (s *Store) Put(ctx context.Context, r Record) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("encoding record: %w", err)
 	}
+	values := map[string]types.AttributeValue{
+		":v":   &types.AttributeValueMemberN{Value: strconv.FormatUint(r.Version, 10)},
+		":now": epoch(time.Now()),
+	}
+	cond := "(attribute_not_exists(version) OR version < :v) AND " + notTombstoned + " AND " + heldCondition(r.Center, values)
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.Table),
-		Item:                item,
-		ConditionExpression: aws.String("(attribute_not_exists(version) OR version < :v) AND " + notTombstoned),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":v":   &types.AttributeValueMemberN{Value: strconv.FormatUint(r.Version, 10)},
-			":now": epoch(time.Now()),
-		},
+		TableName: aws.String(s.Table), Item: item, ConditionExpression: aws.String(cond), ExpressionAttributeValues: values,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {
-		if isTombstone(failed.Item, time.Now()) {
+		switch {
+		case isTombstone(failed.Item, time.Now()):
 			return false, ErrTombstoned
+		case heldElsewhere(failed.Item, r.Center):
+			return false, ErrClaimedElsewhere
 		}
 		return false, nil
 	}
@@ -60,7 +62,8 @@ func (s *Store) Put(ctx context.Context, r Record) (bool, error) {
 // expiresAt, so the comparison is false for it.
 const notTombstoned = "(attribute_not_exists(deletedAt) OR expiresAt < :now)"
 
-// PutTombstone replaces a deleted Agenda's record by its tombstone, unless a live one is
+// PutTombstone replaces a deleted Agenda's record by its tombstone (only the claiming
+// center's: r.Center), unless a live one is
 // there already (an Agenda created for a taken key in a race, then deleted, must not
 // extend or rewrite the first one's).
 func (s *Store) PutTombstone(ctx context.Context, r Record) error {
@@ -68,9 +71,10 @@ func (s *Store) PutTombstone(ctx context.Context, r Record) error {
 	if err != nil {
 		return fmt.Errorf("encoding tombstone: %w", err)
 	}
+	values := map[string]types.AttributeValue{":now": epoch(time.Now())}
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(s.Table), Item: item, ConditionExpression: aws.String(notTombstoned),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": epoch(time.Now())},
+		TableName: aws.String(s.Table), Item: item, ConditionExpression: aws.String(notTombstoned + " AND " + heldCondition(r.Center, values)),
+		ExpressionAttributeValues: values,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &failed) {
@@ -151,10 +155,12 @@ func (s *Store) Get(ctx context.Context, customer, agendaID string) (*Record, er
 
 // Delete removes a record whatever its version (the Agenda it mirrored is gone), but not
 // a live tombstone: an Agenda made with kubectl under a bridged Agenda's key must not free it.
-func (s *Store) Delete(ctx context.Context, customer, agendaID string) error {
+// Only the claiming center deletes it.
+func (s *Store) Delete(ctx context.Context, customer, agendaID, center string) error {
+	values := map[string]types.AttributeValue{":now": epoch(time.Now())}
 	_, err := s.DB.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(s.Table), Key: key(customer, agendaID), ConditionExpression: aws.String(notTombstoned),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":now": epoch(time.Now())},
+		TableName: aws.String(s.Table), Key: key(customer, agendaID),
+		ConditionExpression: aws.String(notTombstoned + " AND " + heldCondition(center, values)), ExpressionAttributeValues: values,
 	})
 	var failed *types.ConditionalCheckFailedException
 	if errors.As(err, &failed) {

@@ -120,7 +120,7 @@ var _ = Describe("DynamoDB status mirror", func() {
 		second := tomb
 		second.Version, second.State, second.ExpiresAt = 100, bridge.StateDeleted, now.Add(48*time.Hour).Unix()
 		Expect(store.PutTombstone(ctx, second)).To(Succeed())
-		Expect(store.Delete(ctx, "tomb-store", "k")).To(Succeed())
+		Expect(store.Delete(ctx, "tomb-store", "k", "")).To(Succeed())
 		r := recordOf(Default, "tomb-store", "k")
 		Expect(r).NotTo(BeNil(), "a delete removed a live tombstone")
 		Expect(r.Version).To(Equal(uint64(10)))
