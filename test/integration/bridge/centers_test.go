@@ -3,6 +3,7 @@ package bridge_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -168,4 +169,78 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 		west.kill()
 		east.kill()
 	})
+
+	It("lets another center take over a claim whose lease lapsed, and keeps the mirror to the new center", func() {
+		By("east claims an Agenda that waits (its Insight paused) and dies with it unfinished")
+		pauseIn(east, true)
+		DeferCleanup(pauseIn, east, false)
+		padRevisions(east.env, west.env, 400) // east's etcd well ahead of west's
+		east.start()
+		sendSigned("stranded")
+		var eastVersion uint64
+		Eventually(func(g Gomega) {
+			g.Expect(east.agendas(g)).To(HaveKey("stranded"))
+			r := recordOf(g, id, "stranded")
+			g.Expect(r).NotTo(BeNil())
+			g.Expect(r.Center).To(Equal("east"))
+			g.Expect(r.LeaseExpiresAt).NotTo(BeZero())
+			eastVersion = r.Version
+		}, framework.Timeout, framework.Interval).Should(Succeed())
+		east.kill()
+		Eventually(func(g Gomega) bool { return recordOf(g, id, "stranded").LeaseExpiresAt < time.Now().Unix() }, 10*time.Second, 200*time.Millisecond).
+			Should(BeTrue(), "east's lease lapses")
+
+		By("the client resends it; west takes the claim over and runs it")
+		west.start()
+		sendSigned("stranded")
+		Eventually(func(g Gomega) {
+			ag, ok := west.agendas(g)["stranded"]
+			g.Expect(ok).To(BeTrue())
+			g.Expect(ag.Annotations).To(HaveKeyWithValue(bridge.TakenOverAnnotation, "east"))
+			r := recordOf(g, id, "stranded")
+			g.Expect(r.Center).To(Equal("west"))
+			g.Expect(r.TakenOverFrom).To(Equal("east"))
+			g.Expect(r.State).To(Equal(string(popv1.PhaseSucceeded)))
+			g.Expect(r.Version).To(BeNumerically("<", eastVersion), "west's resourceVersions are lower than east's: compared, they would be refused")
+		}, framework.Timeout, framework.Interval).Should(Succeed())
+
+		By("east comes back: it cancels its copy and leaves the record to west")
+		east.start()
+		Eventually(func(g Gomega) bool { a := east.agendas(g)["stranded"]; return a.Spec.Cancel }, framework.Timeout, framework.Interval).Should(BeTrue())
+		Consistently(func(g Gomega) {
+			r := recordOf(g, id, "stranded")
+			g.Expect(r.Center).To(Equal("west"))
+			g.Expect(r.State).To(Equal(string(popv1.PhaseSucceeded)))
+		}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
+		east.kill()
+		west.kill()
+	})
 })
+
+// pauseIn pauses or resumes the customer's Insight in a center.
+func pauseIn(c *center, paused bool) {
+	GinkgoHelper()
+	var ins popv1.Insight
+	Expect(c.env.Client.Get(ctx, client.ObjectKey{Namespace: c.ns, Name: "local"}, &ins)).To(Succeed())
+	patch := client.MergeFrom(ins.DeepCopy())
+	ins.Spec.Paused = paused
+	Expect(c.env.Client.Patch(ctx, &ins, patch)).To(Succeed())
+}
+
+// padRevisions writes to ahead's etcd until its revision is at least margin past behind's.
+func padRevisions(ahead, behind *framework.Env, margin int) {
+	GinkgoHelper()
+	revision := func(e *framework.Env) int {
+		var list corev1.ConfigMapList
+		Expect(e.Client.List(ctx, &list, client.InNamespace("default"))).To(Succeed())
+		n, err := strconv.Atoi(list.ResourceVersion)
+		Expect(err).NotTo(HaveOccurred())
+		return n
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "pad", Namespace: "default"}}
+	Expect(client.IgnoreAlreadyExists(ahead.Client.Create(ctx, cm))).To(Succeed())
+	for k := 0; revision(ahead) < revision(behind)+margin; k++ {
+		cm.Data = map[string]string{"k": strconv.Itoa(k)}
+		Expect(ahead.Client.Update(ctx, cm)).To(Succeed())
+	}
+}
