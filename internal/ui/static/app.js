@@ -29,14 +29,19 @@ function query(extra) {
 }
 
 // live opens a stream and calls draw with each view; a refusal (403 …) is shown as an error.
+// A view equal to the one drawn last is not drawn again (the stream's first event repeats
+// the fetch), so the page keeps its elements while nothing changed.
 function live(url, draw) {
   if (stream) stream.close();
   showError("");
+  let last = "";
+  const once = (text) => { if (text !== last) { last = text; draw(JSON.parse(text)); } };
   fetch(url.replace("/api/watch/", "/api/")).then(async (r) => {
-    if (!r.ok) { showError((await r.json()).message); return; }
-    draw(await r.json());
+    const text = (await r.text()).trim();
+    if (!r.ok) { showError(JSON.parse(text).message); return; }
+    once(text);
     stream = new EventSource(url);
-    stream.onmessage = (ev) => { showError(""); draw(JSON.parse(ev.data)); };
+    stream.onmessage = (ev) => { showError(""); once(ev.data); };
   }).catch((e) => showError(String(e)));
 }
 
