@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 )
@@ -14,9 +15,12 @@ import (
 // from the API server's audit log; Conflicts are those refused with 409.
 type Requests struct {
 	ByKindVerb map[string]int `json:"byKindVerb"`
-	Writes     int            `json:"writes"`
-	Reads      int            `json:"reads"`
-	Conflicts  int            `json:"conflicts"`
+	// ServerP50Ms is the API server's median time per request (requestReceived to
+	// ResponseComplete) by "resource[/subresource] verb".
+	ServerP50Ms map[string]float64 `json:"serverP50Ms"`
+	Writes      int                `json:"writes"`
+	Reads       int                `json:"reads"`
+	Conflicts   int                `json:"conflicts"`
 }
 
 type auditEvent struct {
@@ -32,6 +36,8 @@ type auditEvent struct {
 	ResponseStatus *struct {
 		Code int `json:"code"`
 	} `json:"responseStatus"`
+	Received time.Time `json:"requestReceivedTimestamp"`
+	Done     time.Time `json:"stageTimestamp"`
 }
 
 var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, "delete": true, "deletecollection": true}
@@ -46,6 +52,7 @@ func ReadAudit(path string, nameOfUID func(string) string) (map[string]*Requests
 	}
 	defer f.Close()
 	out := map[string]*Requests{}
+	times := map[string]map[string][]time.Duration{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -60,14 +67,16 @@ func ReadAudit(path string, nameOfUID func(string) string) (map[string]*Requests
 		}
 		r := out[phase]
 		if r == nil {
-			r = &Requests{ByKindVerb: map[string]int{}}
+			r = &Requests{ByKindVerb: map[string]int{}, ServerP50Ms: map[string]float64{}}
 			out[phase] = r
+			times[phase] = map[string][]time.Duration{}
 		}
 		kind := ev.ObjectRef.Resource
 		if ev.ObjectRef.Subresource != "" {
 			kind += "/" + ev.ObjectRef.Subresource
 		}
 		r.ByKindVerb[kind+" "+ev.Verb]++
+		times[phase][kind+" "+ev.Verb] = append(times[phase][kind+" "+ev.Verb], ev.Done.Sub(ev.Received))
 		if writeVerbs[ev.Verb] {
 			r.Writes++
 		} else {
@@ -75,6 +84,11 @@ func ReadAudit(path string, nameOfUID func(string) string) (map[string]*Requests
 		}
 		if ev.ResponseStatus != nil && ev.ResponseStatus.Code == 409 {
 			r.Conflicts++
+		}
+	}
+	for phase, byKey := range times {
+		for k, ds := range byKey {
+			out[phase].ServerP50Ms[k] = Summarise(ds).P50
 		}
 	}
 	return out, sc.Err()

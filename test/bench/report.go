@@ -157,7 +157,7 @@ func (r *Result) Markdown() string {
 		}
 		w("| %s | %s |\n", p.Name, strings.Join(parts, " · "))
 	}
-	w("\nManager API requests per Agenda, by resource and verb (audit log of the manager's user; 409 = refused as stale):\n\n")
+	w("\nManager API requests per Agenda, by resource and verb, with the API server's median time for one (audit log of the manager's user; 409 = refused as stale):\n\n")
 	w("| phase | writes / Agenda | writes / operation | reads / Agenda | 409s / Agenda | by resource and verb (per Agenda) |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, p := range r.Phases {
 		if p.Requests == nil || p.Agendas == 0 {
@@ -166,7 +166,7 @@ func (r *Result) Markdown() string {
 		n := float64(p.Agendas)
 		var parts []string
 		for _, k := range sortedKeys(p.Requests.ByKindVerb) {
-			parts = append(parts, fmt.Sprintf("%s %.2f", k, float64(p.Requests.ByKindVerb[k])/n))
+			parts = append(parts, fmt.Sprintf("%s %.2f (%.0f ms)", k, float64(p.Requests.ByKindVerb[k])/n, p.Requests.ServerP50Ms[k]))
 		}
 		w("| %s | %.2f | %.2f | %.2f | %.2f | %s |\n", p.Name, float64(p.Requests.Writes)/n, float64(p.Requests.Writes)/n/float64(max(p.Operations, 1)),
 			float64(p.Requests.Reads)/n, float64(p.Requests.Conflicts)/n, strings.Join(parts, " · "))
