@@ -258,9 +258,10 @@ type OperationStatus struct {
 	// +optional
 	CompletionTime *metav1.Time `json:"completionTime,omitempty"`
 
-	// nextAttemptTime is when a retry waiting for its backoff will start.
+	// nextAttemptTime is when a retry waiting for its backoff will start, to the
+	// microsecond: whole seconds would cut a 1s backoff by up to all of it.
 	// +optional
-	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
+	NextAttemptTime *metav1.MicroTime `json:"nextAttemptTime,omitempty"`
 
 	// blockedSince is when the operation, ready to start, was first kept from starting: its
 	// HandlerType missing or not Ready, or its Pod refused by the API server for a reason

@@ -69,7 +69,7 @@ func (p *planner) refused(r Refusal) {
 	}
 	s.Attempts-- // no Pod was made: the number is free for the next try
 	next := now.Add(min(max(now.Sub(since), minRefusalBackoff), maxRefusalBackoff, deadline.Sub(now)))
-	s.State, s.BlockedSince, s.NextAttemptTime = popv1.OperationWaiting, ptrTime(metav1.NewTime(since)), ptrTime(metav1.NewTime(next))
+	s.State, s.BlockedSince, s.NextAttemptTime = popv1.OperationWaiting, ptrTime(metav1.NewTime(since)), ptrMicro(metav1.NewMicroTime(next))
 	s.Message = truncate(fmt.Sprintf("%s; trying again at %s, giving up at %s", why,
 		next.UTC().Format(time.RFC3339), deadline.UTC().Format(time.RFC3339)))
 	p.recheckAt(next)

@@ -196,7 +196,7 @@ func (p *planner) attemptFailed(i int, why string) {
 	limit := retryLimit(&p.obs.Agenda.Spec.Operations[i], p.handler(i))
 	if s.Failures <= limit {
 		at := p.obs.Now.Add(backoff(p.handler(i), s.Failures))
-		s.State, s.NextAttemptTime = popv1.OperationWaiting, ptrTime(metav1.NewTime(at))
+		s.State, s.NextAttemptTime = popv1.OperationWaiting, ptrMicro(metav1.NewMicroTime(at))
 		s.Message = truncate("attempt " + strconv.Itoa(int(s.Attempts)) + " failed: " + why + "; retry " +
 			strconv.Itoa(int(s.Failures)) + " of " + strconv.Itoa(int(limit)) + " at " + at.UTC().Format(time.RFC3339))
 		p.recheckAt(at)
@@ -351,6 +351,8 @@ func podDone(pod *corev1.Pod) bool {
 }
 
 func ptrTime(t metav1.Time) *metav1.Time { return &t }
+
+func ptrMicro(t metav1.MicroTime) *metav1.MicroTime { return &t }
 
 // truncate fits a message into the API's 1,024 characters, cutting on a rune boundary: a
 // split rune is invalid UTF-8, which the API server stores as U+FFFD, so the next pass
