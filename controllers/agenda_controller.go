@@ -92,13 +92,10 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
 	admitted := meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted)
-	if !admitted && execution.IsFinished(&ag) && !execution.RerunPending(&ag) {
-		// Ended before admission (cancelled): validating it or calling it queued again
-		// would rewrite a final phase.
-		return ctrl.Result{}, nil
-	}
-	if ag.Spec.Cancel && !admitted && !execution.IsFinished(&ag) {
-		return ctrl.Result{}, r.writeStatus(ctx, &ag, execution.CancelPending(&ag, r.now()))
+	if !admitted {
+		if ended, err := r.endBeforeAdmission(ctx, &ag); ended || err != nil {
+			return ctrl.Result{}, err
+		}
 	}
 	accepted, err := r.accept(ctx, &ag)
 	if err != nil || accepted == nil {
@@ -111,6 +108,20 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, r.writeStatus(ctx, &ag, r.waitingStatus(&ag))
 	}
 	return r.run(ctx, &ag, accepted)
+}
+
+// endBeforeAdmission ends a cancelled Agenda the scheduler has not admitted, valid or not,
+// and reports whether the Agenda ended before admission (now or earlier): such an Agenda
+// is left as it ended, since validating it or calling it queued again would rewrite its
+// final phase. A finished Agenda with a rerun pending goes on to be rerun.
+func (r *AgendaReconciler) endBeforeAdmission(ctx context.Context, ag *popv1.Agenda) (bool, error) {
+	if execution.IsFinished(ag) {
+		return !execution.RerunPending(ag), nil
+	}
+	if !ag.Spec.Cancel {
+		return false, nil
+	}
+	return true, r.writeStatus(ctx, ag, execution.CancelPending(ag, r.now()))
 }
 
 // stopDeleted ends an Agenda deleted before it finished, which a finalizer (the AWS
