@@ -262,7 +262,7 @@ func (i *Intake) deadLetter(ctx context.Context, queue string, m *sqstypes.Messa
 	err := i.Store.PutRejection(ctx, Record{
 		CustomerID: customer, AgendaID: key, State: StateRejected, Reason: rej.Reason, Message: clip(rej.Detail),
 		MessageID: aws.ToString(m.MessageId), Source: SourceSQS, UpdatedAt: time.Now().UTC().Format(time.RFC3339),
-	})
+	}, i.Config.Center)
 	if err != nil && !mustRecord {
 		i.Log.Error(err, "Dead-lettered a message without its DynamoDB record", "messageId", aws.ToString(m.MessageId), "reason", rej.Reason)
 		return nil

@@ -53,6 +53,7 @@ func (i *Intake) Start(ctx context.Context) error {
 		return err
 	}
 	var wg sync.WaitGroup
+	wg.Go(func() { i.beat(ctx) })
 	for _, q := range i.queues() {
 		for range i.Config.Pollers {
 			wg.Add(1)

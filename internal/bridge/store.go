@@ -120,16 +120,22 @@ func epoch(t time.Time) types.AttributeValue {
 }
 
 // PutRejection records a refused message, unless a record for the key exists: a malformed
-// resend of an accepted Agenda must not hide that Agenda's state.
-func (s *Store) PutRejection(ctx context.Context, r Record) error {
+// resend of an accepted Agenda must not hide that Agenda's state. Only center's own claim
+// made for this message (state Claimed, no Agenda's record yet) gives way; the rejection
+// holds no claim, so a corrected resend may run in any center.
+func (s *Store) PutRejection(ctx context.Context, r Record, center string) error {
 	item, err := attributevalue.MarshalMap(r)
 	if err != nil {
 		return fmt.Errorf("encoding record: %w", err)
 	}
 	_, err = s.DB.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName:           aws.String(s.Table),
-		Item:                item,
-		ConditionExpression: aws.String("attribute_not_exists(agendaId)"),
+		TableName:                aws.String(s.Table),
+		Item:                     item,
+		ConditionExpression:      aws.String("attribute_not_exists(agendaId) OR (#state = :claimed AND center = :me)"),
+		ExpressionAttributeNames: map[string]string{"#state": "state"},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":claimed": &types.AttributeValueMemberS{Value: StateClaimed}, ":me": &types.AttributeValueMemberS{Value: center},
+		},
 	})
 	var exists *types.ConditionalCheckFailedException
 	if err != nil && !errors.As(err, &exists) {

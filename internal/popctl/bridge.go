@@ -10,7 +10,37 @@ import (
 
 func bridgeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "bridge", Short: "Set up the AWS bridge's queues and table"}
-	cmd.AddCommand(bridgeInitCmd(g))
+	cmd.AddCommand(bridgeInitCmd(g), bridgeCentersCmd(g))
+	return cmd
+}
+
+func bridgeCentersCmd(g *globals) *cobra.Command {
+	cfg := bridge.DefaultConfig()
+	table := "pop-agendas"
+	cmd := &cobra.Command{
+		Use:   "centers",
+		Short: "List the centers sharing the bridge's table, from their heartbeats",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			clients, err := bridge.NewClients(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			hbs, err := (&bridge.Store{DB: clients.DynamoDB, Table: table}).Centers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.out, "%-24s %-22s %8s %8s %6s\n", "CENTER", "LAST SEEN", "CAPACITY", "PENDING", "QUEUES")
+			for _, hb := range hbs {
+				fmt.Fprintf(g.out, "%-24s %-22s %8d %8d %6d\n", hb.Center, hb.LastSeen, hb.Capacity, hb.Pending, hb.Queues)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&table, "table", table, "name of the DynamoDB table")
+	f.StringVar(&cfg.Region, "region", "", "AWS region (default: the credential chain's)")
+	f.StringVar(&cfg.DynamoDBEndpoint, "dynamodb-endpoint", "", "DynamoDB endpoint override (emulators)")
 	return cmd
 }
 

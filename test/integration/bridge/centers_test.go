@@ -1,6 +1,7 @@
 package bridge_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/controllers"
 	"github.com/pop-operator/pop/internal/bridge"
+	"github.com/pop-operator/pop/internal/popctl"
 	"github.com/pop-operator/pop/test/builders"
 	"github.com/pop-operator/pop/test/framework"
 	"github.com/pop-operator/pop/test/podsim"
@@ -101,7 +103,7 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 		queue = p.IntakeQueueURL
 		cfg := baseConfig
 		cfg.IntakeQueues, cfg.CustomerQueues = []string{queue}, nil
-		cfg.ClaimLease = 3 * time.Second
+		cfg.ClaimLease = time.Minute // no lease lapses on a busy machine, but in the takeover spec
 		cfg.MaxPending, cfg.MaxPendingPerCustomer = 50, 50
 		east = &center{name: "east", env: env, ns: onboardIn(env, id, key, false), cfg: cfg}
 		west = &center{name: "west", env: env2, ns: onboardIn(env2, id, key, false), cfg: cfg}
@@ -127,6 +129,12 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 			g.Expect(r.State).To(Equal(string(popv1.PhaseSucceeded)))
 			g.Expect(queueDepth(g, queue)).To(BeZero())
 		}, framework.Timeout, framework.Interval).Should(Succeed())
+		By("popctl bridge centers lists east from its heartbeat")
+		var out bytes.Buffer
+		root := popctl.NewRoot(&out, GinkgoWriter)
+		root.SetArgs([]string{"bridge", "centers", "--table", baseConfig.Table, "--dynamodb-endpoint", baseConfig.DynamoDBEndpoint})
+		Expect(root.ExecuteContext(ctx)).To(Succeed())
+		Expect(out.String()).To(MatchRegexp(`(?m)^east\s+\S+\s+50\s+\d+\s+1$`))
 		east.kill()
 
 		By("the same message again, received by west only")
@@ -174,6 +182,8 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 		By("east claims an Agenda that waits (its Insight paused) and dies with it unfinished")
 		pauseIn(east, true)
 		DeferCleanup(pauseIn, east, false)
+		east.cfg.ClaimLease = 3 * time.Second
+		DeferCleanup(func() { east.cfg.ClaimLease = time.Minute })
 		padRevisions(east.env, west.env, 400) // east's etcd well ahead of west's
 		east.start()
 		sendSigned("stranded")
@@ -184,6 +194,7 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 			g.Expect(r).NotTo(BeNil())
 			g.Expect(r.Center).To(Equal("east"))
 			g.Expect(r.LeaseExpiresAt).NotTo(BeZero())
+			g.Expect(r.Version).NotTo(BeZero(), "the Agenda's record, not only the claim")
 			eastVersion = r.Version
 		}, framework.Timeout, framework.Interval).Should(Succeed())
 		east.kill()
