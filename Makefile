@@ -65,7 +65,8 @@ build: ## Build the manager into bin/.
 test: verify-generated lint test-integration test-e2e ## Everything CI runs.
 
 .PHONY: test-integration
-test-integration: ## Unit tests and the envtest suites (the bridge's against the AWS emulators, started here).
+test-integration: ## Unit tests and the envtest suites (the bridge's against the AWS emulators, the UI's in headless Chromium, both provided here).
+	[ "$$POP_UI_BROWSER" = 0 ] || hack/chromium.sh >/dev/null
 	hack/aws-emulators.sh start
 	eval "$$(hack/aws-emulators.sh env)" && KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" \
 		go test $$(go list ./... | grep -v /test/e2e) -count=1 -timeout 30m; \
