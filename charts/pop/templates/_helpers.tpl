@@ -38,6 +38,8 @@ app.kubernetes.io/component: manager
 {{- if .region }}
 - --bridge-region={{ .region }}
 {{- end }}
+- --center={{ .center }}
+- --bridge-claim-lease={{ .claimLease }}
 - --bridge-mirror={{ .mirror }}
 - --bridge-max-pending={{ .maxPending }}
 - --bridge-max-pending-per-customer={{ .maxPendingPerCustomer }}
