@@ -205,8 +205,9 @@ func (r *Result) ProfileTops() {
 	}
 }
 
-// Write stores results.json, results.md, the profiles' tops and the plots in dir.
-func (r *Result) Write(dir string) error {
+// Write stores results.json, results.md, the profiles (CPU per phase, heap of the memory
+// phase, found in scratch) with their tops, and the plots in dir.
+func (r *Result) Write(dir, scratch string) error {
 	if err := os.MkdirAll(filepath.Join(dir, "profiles"), 0o755); err != nil {
 		return err
 	}
@@ -241,6 +242,13 @@ func (r *Result) Write(dir string) error {
 			if raw, err := os.ReadFile(p.ProfilePath); err == nil {
 				_ = os.WriteFile(filepath.Join(dir, "profiles", p.Name+".pprof"), raw, 0o644)
 			}
+		}
+	}
+	if raw, err := os.ReadFile(filepath.Join(scratch, "profiles", "mem.heap.pprof")); err == nil {
+		_ = os.WriteFile(filepath.Join(dir, "profiles", "mem.heap.pprof"), raw, 0o644)
+		if top, err := exec.Command("go", "tool", "pprof", "-top", "-sample_index=inuse_space", "-nodecount=25",
+			filepath.Join(dir, "profiles", "mem.heap.pprof")).Output(); err == nil {
+			_ = os.WriteFile(filepath.Join(dir, "profiles", "mem.heap.top.txt"), top, 0o644)
 		}
 	}
 	return nil

@@ -126,7 +126,8 @@ func (r *Runner) Pending(ctx context.Context) error {
 	if err := CreateInsight(ctx, r.Env.Client, phase, InsightSpec{Algorithm: popv1.FIFO, Capacity: int32(slots)}); err != nil {
 		return err
 	}
-	r.Sim.SetMode(phase, Mode{Hold: true})
+	// Running: these Pods are held for the whole fill, longer than a pendingTimeout.
+	r.Sim.SetMode(phase, Mode{Hold: true, Running: true})
 	if err := CreateAll(ctx, r.Env.Client, r.Obs, 0, slots+1, func(i int) *popv1.Agenda { return SingleOp(phase, i) }); err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
@@ -18,8 +19,9 @@ import (
 
 // Mode is what the simulated kubelet does with a phase's Pods.
 type Mode struct {
-	// Hold keeps Pods Pending until Release.
-	Hold bool
+	// Hold keeps Pods until Release: Pending, or Running when Running is set (as a kubelet
+	// reports a started container; a Pod Pending for minutes fails its pendingTimeout).
+	Hold, Running bool
 	// RunMin and RunMax bound a random run time; zero finishes the Pod at once.
 	RunMin, RunMax time.Duration
 }
@@ -75,6 +77,9 @@ func (s *Sim) OnPod(pod *corev1.Pod) {
 	if m.Hold {
 		s.held[phase] = append(s.held[phase], pod.DeepCopy())
 		s.mu.Unlock()
+		if m.Running {
+			go func() { _ = StartPod(context.Background(), s.Client, pod.DeepCopy()) }()
+		}
 		return
 	}
 	s.mu.Unlock()
@@ -182,6 +187,18 @@ func (s *Sim) finish(ctx context.Context, pod *corev1.Pod) {
 	if err := FinishPod(ctx, s.Client, pod); err == nil && s.Obs != nil {
 		s.Obs.PodDone(pod.Name, time.Now())
 	}
+}
+
+// StartPod writes the Pod Running, its container started.
+func StartPod(ctx context.Context, c client.Client, pod *corev1.Pod) error {
+	now := metav1.Now()
+	pod.Status.Phase = corev1.PodRunning
+	pod.Status.StartTime = &now
+	pod.Status.ContainerStatuses = []corev1.ContainerStatus{{
+		Name: podspec.ContainerName, Image: pod.Spec.Containers[0].Image, Started: ptr.To(true), Ready: true,
+		State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: now}},
+	}}
+	return c.Status().Update(ctx, pod)
 }
 
 // FinishPod is the kubelet's one status write for an instant Pod: Succeeded, its payload as

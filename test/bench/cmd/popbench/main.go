@@ -172,7 +172,7 @@ func finish(r *bench.Runner, out string, logf func(string, ...any)) error {
 		p.Requests = byPhase[p.Name]
 	}
 	res.ProfileTops()
-	if err := res.Write(out); err != nil {
+	if err := res.Write(out, r.Dir); err != nil {
 		return err
 	}
 	fmt.Println(res.Markdown())
