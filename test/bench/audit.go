@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -46,13 +47,29 @@ var writeVerbs = map[string]bool{"create": true, "update": true, "patch": true, 
 // name; for a deletecollection, of the Agenda its label selector names, by name or by UID
 // through nameOfUID).
 func ReadAudit(path string, nameOfUID func(string) string) (map[string]*Requests, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	out := map[string]*Requests{}
 	times := map[string]map[string][]time.Duration{}
+	// Rotated files (audit-<time>.log) first, should the API server have rotated anyway.
+	rotated, _ := filepath.Glob(strings.TrimSuffix(path, ".log") + "-*.log")
+	for _, p := range append(rotated, path) {
+		if err := readAuditFile(p, nameOfUID, out, times); err != nil {
+			return nil, err
+		}
+	}
+	for phase, byKey := range times {
+		for k, ds := range byKey {
+			out[phase].ServerP50Ms[k] = Summarise(ds).P50
+		}
+	}
+	return out, nil
+}
+
+func readAuditFile(path string, nameOfUID func(string) string, out map[string]*Requests, times map[string]map[string][]time.Duration) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {
@@ -86,12 +103,7 @@ func ReadAudit(path string, nameOfUID func(string) string) (map[string]*Requests
 			r.Conflicts++
 		}
 	}
-	for phase, byKey := range times {
-		for k, ds := range byKey {
-			out[phase].ServerP50Ms[k] = Summarise(ds).P50
-		}
-	}
-	return out, sc.Err()
+	return sc.Err()
 }
 
 // phaseOfSelector finds the phase of a collection request from its pop.dev/agenda=<name>

@@ -76,6 +76,8 @@ func StartEnv(dir string) (*Env, error) {
 	api.Append("audit-policy-file", policy)
 	api.Append("audit-log-path", e.AuditLog)
 	api.Append("audit-log-format", "json")
+	// 0 would mean lumberjack's default, a rotation every 100 MB; the full run writes more.
+	api.Append("audit-log-maxsize", "1000000")
 	e.Env.ControlPlane.Etcd = &envtest.Etcd{}
 	e.Env.ControlPlane.Etcd.Configure().Append("quota-backend-bytes", strconv.Itoa(8<<30))
 	cfg, err := e.Env.Start()
