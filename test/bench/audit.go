@@ -69,7 +69,7 @@ func readAuditFile(path string, nameOfUID func(string) string, out map[string]*R
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 16<<20)
 	for sc.Scan() {

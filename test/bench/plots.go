@@ -20,6 +20,16 @@ var latencyKinds = []struct{ key, title string }{
 
 // Plots writes latency CDFs and throughput-over-time PNGs into dir and returns their names.
 func Plots(res *Result, dir string) ([]string, error) {
+	names, err := latencyPlots(res, dir)
+	if err != nil {
+		return nil, err
+	}
+	rates, err := ratePlots(res, dir)
+	return append(names, rates...), err
+}
+
+// latencyPlots draws one CDF per latency kind, a line per phase that measured it.
+func latencyPlots(res *Result, dir string) ([]string, error) {
 	var names []string
 	for _, k := range latencyKinds {
 		var series []any
@@ -39,6 +49,12 @@ func Plots(res *Result, dir string) ([]string, error) {
 		}
 		names = append(names, name)
 	}
+	return names, nil
+}
+
+// ratePlots draws throughput and admission rates over time.
+func ratePlots(res *Result, dir string) ([]string, error) {
+	var names []string
 	for _, g := range []struct {
 		name, title, y string
 		phases         func(string) bool

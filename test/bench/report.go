@@ -31,21 +31,7 @@ func (r *Result) Goals() []Goal {
 	add := func(goal string, ok bool, format string, args ...any) {
 		out = append(out, Goal{Goal: goal, Figure: fmt.Sprintf(format, args...), Met: ok})
 	}
-	for _, s := range []struct{ phase, shape string }{{"tp1", "single-op"}, {"tp10", "10-op"}} {
-		runs := r.runs(s.phase)
-		if len(runs) == 0 {
-			continue
-		}
-		var rates, ratios []string
-		var rv, qv []float64
-		for _, p := range runs {
-			rv, qv = append(rv, p.PerSecond), append(qv, p.Figures["ratioToCeiling"])
-			rates, ratios = append(rates, fmt.Sprintf("%.1f", p.PerSecond)), append(ratios, fmt.Sprintf("%.2f", p.Figures["ratioToCeiling"]))
-		}
-		ratio := Median(qv)
-		add(s.shape+" Agendas ≥ 0.5 × ceiling", ratio >= 0.5, "%.1f/s = %.2f × ceiling %.1f/s (median of %d: %s/s; ratios %s)",
-			Median(rv), ratio, r.ceiling(s.shape), len(runs), strings.Join(rates, ", "), strings.Join(ratios, ", "))
-	}
+	r.throughputGoals(add)
 	for _, p := range r.Phases {
 		if isDrain(p.Name) {
 			a := p.Figures["admissionsPerSecond"]
@@ -83,6 +69,25 @@ func (r *Result) Goals() []Goal {
 		add(fmt.Sprintf("manager RSS ≤ 300 MB with %d × 10-op Agendas", p.Agendas), mb <= 300, "peak %.0f MB (%.0f MB once queued)", mb, p.Figures["rssMB"])
 	}
 	return out
+}
+
+// throughputGoals judges the single-op and 10-op rates against their ceilings.
+func (r *Result) throughputGoals(add func(goal string, ok bool, format string, args ...any)) {
+	for _, s := range []struct{ phase, shape string }{{"tp1", "single-op"}, {"tp10", "10-op"}} {
+		runs := r.runs(s.phase)
+		if len(runs) == 0 {
+			continue
+		}
+		var rates, ratios []string
+		var rv, qv []float64
+		for _, p := range runs {
+			rv, qv = append(rv, p.PerSecond), append(qv, p.Figures["ratioToCeiling"])
+			rates, ratios = append(rates, fmt.Sprintf("%.1f", p.PerSecond)), append(ratios, fmt.Sprintf("%.2f", p.Figures["ratioToCeiling"]))
+		}
+		ratio := Median(qv)
+		add(s.shape+" Agendas ≥ 0.5 × ceiling", ratio >= 0.5, "%.1f/s = %.2f × ceiling %.1f/s (median of %d: %s/s; ratios %s)",
+			Median(rv), ratio, r.ceiling(s.shape), len(runs), strings.Join(rates, ", "), strings.Join(ratios, ", "))
+	}
 }
 
 // runs are the repeated runs of a phase: base, base+"r2", base+"r3"…
@@ -130,6 +135,14 @@ func (r *Result) Markdown() string {
 	for _, c := range r.Ceilings {
 		w("| %s | %d | %d | %.1f | %.0f |\n", c.Shape, c.Workflows, c.WritesEach, c.PerSecond, c.WritesPerSec)
 	}
+	r.phaseTables(w)
+	r.requestTable(w)
+	r.processNotes(w)
+	return b.String()
+}
+
+// phaseTables writes each phase's rates, latencies and other figures.
+func (r *Result) phaseTables(w func(string, ...any)) {
 	w("\n| phase | what | Agendas × ops | seconds | rate /s | manager CPU s | CPU ms / Agenda | peak RSS MB | load avg at start |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
 	for _, p := range r.Phases {
 		rate := "–"
@@ -157,6 +170,10 @@ func (r *Result) Markdown() string {
 		}
 		w("| %s | %s |\n", p.Name, strings.Join(parts, " · "))
 	}
+}
+
+// requestTable writes the manager's API requests per Agenda, from the audit log.
+func (r *Result) requestTable(w func(string, ...any)) {
 	w("\nManager API requests per Agenda, by resource and verb, with the API server's median time for one (audit log of the manager's user; 409 = refused as stale):\n\n")
 	w("| phase | writes / Agenda | writes / operation | reads / Agenda | 409s / Agenda | by resource and verb (per Agenda) |\n| --- | --- | --- | --- | --- | --- |\n")
 	for _, p := range r.Phases {
@@ -171,6 +188,10 @@ func (r *Result) Markdown() string {
 		w("| %s | %.2f | %.2f | %.2f | %.2f | %s |\n", p.Name, float64(p.Requests.Writes)/n, float64(p.Requests.Writes)/n/float64(max(p.Operations, 1)),
 			float64(p.Requests.Reads)/n, float64(p.Requests.Conflicts)/n, strings.Join(parts, " · "))
 	}
+}
+
+// processNotes writes the client metrics cross-check, the manager process figures and notes.
+func (r *Result) processNotes(w func(string, ...any)) {
 	if len(r.ByMethod) > 0 {
 		w("\nCross-check, the manager processes' own client metrics over the whole run (rest_client_requests_total by method, every phase and every manager process of the run):")
 		for _, k := range sortedKeys(r.ByMethod) {
@@ -188,7 +209,6 @@ func (r *Result) Markdown() string {
 	for _, n := range r.Notes {
 		w("\n%s\n", n)
 	}
-	return b.String()
 }
 
 // ProfileTops fills each phase's ProfileTop from its CPU profile (go tool pprof -top).
@@ -232,6 +252,12 @@ func (r *Result) Write(dir, scratch string) error {
 	if err := os.WriteFile(filepath.Join(dir, "results.md"), []byte(r.Markdown()), 0o644); err != nil {
 		return err
 	}
+	return r.saveProfiles(dir, scratch)
+}
+
+// saveProfiles copies each phase's CPU profile and its top, and the memory phase's heap
+// profile, into the results.
+func (r *Result) saveProfiles(dir, scratch string) error {
 	for _, p := range r.Phases {
 		if p.ProfileTop != "" {
 			if err := os.WriteFile(filepath.Join(dir, "profiles", p.Name+".top.txt"), []byte(p.ProfileTop), 0o644); err != nil {

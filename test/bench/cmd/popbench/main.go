@@ -44,17 +44,11 @@ func run(size, out, only string, keep bool) error {
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
-	scratch, err := os.MkdirTemp("", "popbench-")
+	scratch, out, cleanup, err := scratchFolder(out, keep)
 	if err != nil {
 		return err
 	}
-	if out == "" {
-		out = filepath.Join(scratch, "out")
-		keep = true
-	}
-	if !keep {
-		defer os.RemoveAll(scratch)
-	}
+	defer cleanup()
 	logf := func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "%s "+format+"\n", append([]any{time.Now().Format("15:04:05")}, args...)...)
 	}
@@ -96,6 +90,23 @@ func run(size, out, only string, keep bool) error {
 		}
 	}
 	return finish(r, out, logf)
+}
+
+// scratchFolder makes the run's working folder; it is removed at the end unless kept, or
+// unless the results are written into it (no -out).
+func scratchFolder(out string, keep bool) (scratch, outDir string, cleanup func(), err error) {
+	scratch, err = os.MkdirTemp("", "popbench-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	if out == "" {
+		out, keep = filepath.Join(scratch, "out"), true
+	}
+	cleanup = func() {}
+	if !keep {
+		cleanup = func() { _ = os.RemoveAll(scratch) }
+	}
+	return scratch, out, cleanup, nil
 }
 
 // phases runs the wanted phases in order; one that fails is noted in the results and the
