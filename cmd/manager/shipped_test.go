@@ -5,10 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -144,31 +140,13 @@ func keys(m map[string]*appsv1.Deployment) []string {
 
 func kustomize(dir string) func(t *testing.T) []byte {
 	return func(t *testing.T) []byte {
-		assets := os.Getenv("KUBEBUILDER_ASSETS")
-		if assets == "" {
-			t.Fatal("KUBEBUILDER_ASSETS is not set (kubectl comes from there): run make test")
-		}
-		return runTool(t, filepath.Join(assets, "kubectl"), "kustomize", dir)
+		return framework.Tool(t, framework.KubectlBinary(t), "kustomize", dir)
 	}
 }
 
 func helmTemplate(values ...string) func(t *testing.T) []byte {
 	return func(t *testing.T) []byte {
-		helm := strings.TrimSpace(string(runTool(t, filepath.Join(framework.RepoRoot(), "hack", "helm.sh"))))
 		args := append([]string{"template", "pop", "charts/pop", "--namespace", "pop-system"}, values...)
-		return runTool(t, helm, args...)
+		return framework.Tool(t, framework.HelmBinary(t), args...)
 	}
-}
-
-func runTool(t *testing.T, name string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = framework.RepoRoot()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, stderr.String())
-	}
-	return out
 }

@@ -54,10 +54,10 @@ func TestHelmUpgradeBringsNewCRDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	helm := helmBinary(t)
+	helm := framework.HelmBinary(t)
 	run := func(args ...string) {
 		t.Helper()
-		tool(t, helm, append(args, "--kubeconfig", kubeconfig, "--namespace", "pop-system")...)
+		framework.Tool(t, helm, append(args, "--kubeconfig", kubeconfig, "--namespace", "pop-system")...)
 	}
 
 	old := olderChart(t)

@@ -7,9 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -22,31 +19,6 @@ import (
 
 // helmOnly are labels Helm adds that Kustomize has no reason to.
 var helmOnly = []string{"helm.sh/chart", "app.kubernetes.io/managed-by"}
-
-func tool(t *testing.T, name string, args ...string) []byte {
-	t.Helper()
-	cmd := exec.Command(name, args...)
-	cmd.Dir = framework.RepoRoot()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("%s %v: %v\n%s", filepath.Base(name), args, err, stderr.String())
-	}
-	return out
-}
-
-func helmBinary(t *testing.T) string {
-	return strings.TrimSpace(string(tool(t, filepath.Join(framework.RepoRoot(), "hack", "helm.sh"))))
-}
-
-func kubectlBinary(t *testing.T) string {
-	assets := os.Getenv("KUBEBUILDER_ASSETS")
-	if assets == "" {
-		t.Fatal("KUBEBUILDER_ASSETS is not set: run make test")
-	}
-	return filepath.Join(assets, "kubectl")
-}
 
 // objects decodes a YAML stream into objects keyed kind/namespace/name, normalized: the
 // Namespace object (Helm's --create-namespace makes it) and Helm-only labels are dropped,
@@ -82,8 +54,8 @@ func objects(t *testing.T, stream []byte) map[string]map[string]any {
 }
 
 func TestHelmAndKustomizeRenderTheSameObjects(t *testing.T) {
-	helm := tool(t, helmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system")
-	kustomize := tool(t, kubectlBinary(t), "kustomize", "config/default")
+	helm := framework.Tool(t, framework.HelmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system")
+	kustomize := framework.Tool(t, framework.KubectlBinary(t), "kustomize", "config/default")
 	h, k := objects(t, helm), objects(t, kustomize)
 	if len(h) < 10 {
 		t.Fatalf("helm rendered only %d objects", len(h))
@@ -105,7 +77,7 @@ func TestHelmAndKustomizeRenderTheSameObjects(t *testing.T) {
 }
 
 func TestHelmLint(t *testing.T) {
-	out := tool(t, helmBinary(t), "lint", "--strict", "charts/pop")
+	out := framework.Tool(t, framework.HelmBinary(t), "lint", "--strict", "charts/pop")
 	if !strings.Contains(string(out), "0 chart(s) failed") {
 		t.Errorf("helm lint:\n%s", out)
 	}
@@ -115,11 +87,11 @@ func TestHelmLint(t *testing.T) {
 // with config/bridge, for the example settings config/bridge carries.
 func TestHelmAndKustomizeRenderTheSameBridge(t *testing.T) {
 	account := "https://sqs.us-east-1.amazonaws.com/123456789012/"
-	helm := tool(t, helmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system",
+	helm := framework.Tool(t, framework.HelmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system",
 		"--set", "bridge.mode=deployment", "--set", "bridge.intakeQueues={"+account+"pop-intake}",
 		"--set", "bridge.deadLetterQueue="+account+"pop-intake-dead-letters",
 		"--set", "bridge.table=pop-agendas", "--set", "bridge.region=us-east-1")
-	kustomize := tool(t, kubectlBinary(t), "kustomize", "config/bridge")
+	kustomize := framework.Tool(t, framework.KubectlBinary(t), "kustomize", "config/bridge")
 	h, k := objects(t, helm), objects(t, kustomize)
 	if len(k) != 6 {
 		t.Fatalf("config/bridge rendered %d objects, want 6", len(k))
@@ -135,14 +107,14 @@ func TestHelmAndKustomizeRenderTheSameBridge(t *testing.T) {
 // certificate: self-managed (a Role for the Secret in its own namespace) or cert-manager
 // (an Issuer and Certificate, the CA injected by annotation, no Secret rights).
 func TestHelmWebhookCertificateModes(t *testing.T) {
-	self := objects(t, tool(t, helmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system"))
+	self := objects(t, framework.Tool(t, framework.HelmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system"))
 	if _, ok := self["Role/pop-system/pop-webhook-cert-role"]; !ok {
 		t.Error("self-managed: no Role for the certificate Secret")
 	}
 	if _, ok := self["Certificate/pop-system/pop-serving-cert"]; ok {
 		t.Error("self-managed: a cert-manager Certificate was rendered")
 	}
-	cm := objects(t, tool(t, helmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system",
+	cm := objects(t, framework.Tool(t, framework.HelmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system",
 		"--set", "webhook.certManager.enabled=true"))
 	for _, key := range []string{"Certificate/pop-system/pop-serving-cert", "Issuer/pop-system/pop-selfsigned-issuer"} {
 		if _, ok := cm[key]; !ok {
