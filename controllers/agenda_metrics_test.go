@@ -108,6 +108,7 @@ func admittedAgenda(name, handlerType string) *popv1.Agenda {
 	meta.SetStatusCondition(&ag.Status.Conditions, metav1.Condition{Type: popv1.AgendaAdmitted, Status: metav1.ConditionTrue,
 		Reason: popv1.ReasonAdmittedByScheduler, Message: "test"})
 	ag.Status.AdmissionTime = &now
+	ag.Status.Insight = "metrics/" + name
 	return ag
 }
 
@@ -117,7 +118,7 @@ func admittedAgenda(name, handlerType string) *popv1.Agenda {
 func TestTransitionsCountOnceWhenAStatusWriteIsRefused(t *testing.T) {
 	const handlerType = "metrics-refused"
 	w := newMetricsWorld(t, admittedAgenda("refused", handlerType), handlerType)
-	finished := metrics.AgendasFinished.WithLabelValues("succeeded")
+	finished := metrics.AgendasFinished.WithLabelValues("metrics/refused", "succeeded")
 	opsDone := metrics.OperationsFinished.WithLabelValues(handlerType, "succeeded")
 	started := metrics.OperationsStarted.WithLabelValues(handlerType)
 	finishedBefore := testutil.ToFloat64(finished)
@@ -136,7 +137,7 @@ func TestTransitionsCountOnceWhenAStatusWriteIsRefused(t *testing.T) {
 	w.reconcile(t)
 
 	if got := testutil.ToFloat64(finished) - finishedBefore; got != 1 {
-		t.Errorf("pop_agendas_finished_total{result=succeeded} grew by %v, want 1", got)
+		t.Errorf(`pop_agendas_finished_total{insight="metrics/refused",result="succeeded"} grew by %v, want 1`, got)
 	}
 	if got := testutil.ToFloat64(opsDone); got != 1 {
 		t.Errorf("pop_operations_finished_total{handler_type=%q,result=succeeded} = %v, want 1", handlerType, got)
@@ -156,13 +157,13 @@ func TestCancelBeforeAdmissionCountsAFinishedAgenda(t *testing.T) {
 	ag := builders.MakeAgenda("early-cancel", "metrics").Op("only", "metrics-cancel", 1).Obj()
 	ag.UID, ag.Spec.Cancel = "uid-early-cancel", true
 	w := newMetricsWorld(t, ag, "metrics-cancel")
-	cancelled := metrics.AgendasFinished.WithLabelValues("cancelled")
+	cancelled := metrics.AgendasFinished.WithLabelValues("", "cancelled")
 	before := testutil.ToFloat64(cancelled)
 
 	w.reconcile(t)
 
 	if got := testutil.ToFloat64(cancelled) - before; got != 1 {
-		t.Errorf("pop_agendas_finished_total{result=cancelled} grew by %v, want 1", got)
+		t.Errorf(`pop_agendas_finished_total{insight="",result="cancelled"} grew by %v, want 1`, got)
 	}
 	var cur popv1.Agenda
 	if err := w.c.Get(context.Background(), w.req.NamespacedName, &cur); err != nil || cur.Status.Phase != popv1.PhaseCancelled {

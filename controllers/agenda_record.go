@@ -54,7 +54,7 @@ func (r *AgendaReconciler) recordOperation(ag *popv1.Agenda, log logr.Logger, ha
 }
 
 // recordPhase records the Agenda's move to a phase: an Event, and for an end the count of
-// finished Agendas by result.
+// finished Agendas by Insight and result.
 func (r *AgendaReconciler) recordPhase(ag *popv1.Agenda, next *popv1.AgendaStatus) {
 	switch next.Phase {
 	case popv1.PhaseInvalid:
@@ -62,10 +62,10 @@ func (r *AgendaReconciler) recordPhase(ag *popv1.Agenda, next *popv1.AgendaStatu
 	case popv1.PhasePending, popv1.PhaseQueued, popv1.PhaseRunning:
 		r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, string(next.Phase), "Progress", "Agenda is %s", strings.ToLower(string(next.Phase)))
 	case popv1.PhaseSucceeded:
-		metrics.AgendasFinished.WithLabelValues("succeeded").Inc()
+		metrics.AgendasFinished.WithLabelValues(next.Insight, "succeeded").Inc()
 		r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonAllOperationsSucceed, "Finish", "All %d operations succeeded", len(next.Operations))
 	case popv1.PhaseFailed, popv1.PhaseCancelled:
-		metrics.AgendasFinished.WithLabelValues(strings.ToLower(string(next.Phase))).Inc()
+		metrics.AgendasFinished.WithLabelValues(next.Insight, strings.ToLower(string(next.Phase))).Inc()
 		r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, string(next.Phase), "Finish", "Agenda %s", strings.ToLower(string(next.Phase)))
 	}
 }

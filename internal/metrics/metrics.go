@@ -63,11 +63,12 @@ var (
 		Buckets: prometheus.ExponentialBuckets(0.5, 2, 14),
 	}, []string{"handler_type", "result"})
 
-	// AgendasFinished counts Agendas that ended, per result (succeeded, failed, cancelled).
+	// AgendasFinished counts Agendas that ended, per Insight (namespace/name; empty for one
+	// cancelled before any Insight took it) and result (succeeded, failed, cancelled).
 	AgendasFinished = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: namespace, Name: "agendas_finished_total",
 		Help: "Agendas that reached a final phase.",
-	}, []string{"result"})
+	}, []string{"insight", "result"})
 )
 
 var (

@@ -89,3 +89,17 @@ func podsOf(g Gomega, ag *popv1.Agenda, op string) []corev1.Pod {
 }
 
 func duration(d time.Duration) *metav1.Duration { return &metav1.Duration{Duration: d} }
+
+// waitAllSucceeded waits until every Agenda of ns succeeded. Specs that leave Agendas
+// running call it last, so that none of them ends inside a later spec's window: the
+// metrics specs count finished Agendas cluster-wide.
+func waitAllSucceeded(ns string, within time.Duration) {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		var list popv1.AgendaList
+		g.Expect(env.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+		for _, ag := range list.Items {
+			g.Expect(ag.Status.Phase).To(Equal(popv1.PhaseSucceeded), ag.Name)
+		}
+	}, within, framework.Interval).Should(Succeed())
+}

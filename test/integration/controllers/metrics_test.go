@@ -81,10 +81,12 @@ var _ = Describe("Metrics, read by value", func() {
 		good := builders.MakeAgenda("good", ns).Op("flaky", handlerType, 1).Op("steady", handlerType, 2).Obj()
 		bad := builders.MakeAgenda("bad", ns).Op("broken", handlerType, 1).Obj()
 		bad.Spec.Operations[0].Retries = ptr.To[int32](0)
-		succeededBefore := testutil.ToFloat64(metrics.AgendasFinished.WithLabelValues("succeeded"))
-		failedBefore := testutil.ToFloat64(metrics.AgendasFinished.WithLabelValues("failed"))
-		createAndAdmit(good)
-		createAndAdmit(bad)
+		// An Insight of this test only too: the finished counts are per Insight.
+		ins := localInsight("counting", ns).Capacity(2).Obj()
+		Expect(env.Client.Create(ctx, ins)).To(Succeed())
+		insight := ns + "/counting"
+		Expect(env.Client.Create(ctx, good)).To(Succeed())
+		Expect(env.Client.Create(ctx, bad)).To(Succeed())
 		waitForPhase(good, popv1.PhaseSucceeded)
 		waitForPhase(bad, popv1.PhaseFailed)
 
@@ -94,20 +96,19 @@ var _ = Describe("Metrics, read by value", func() {
 			g.Expect(testutil.ToFloat64(metrics.OperationsFinished.WithLabelValues(handlerType, "failed"))).To(Equal(1.0))
 			n, _ := series(metrics.OperationDuration, map[string]string{"handler_type": handlerType, "result": "succeeded"})
 			g.Expect(n).To(Equal(2.0), "duration observations of succeeded operations")
-			g.Expect(testutil.ToFloat64(metrics.AgendasFinished.WithLabelValues("succeeded")) - succeededBefore).To(Equal(1.0))
-			g.Expect(testutil.ToFloat64(metrics.AgendasFinished.WithLabelValues("failed")) - failedBefore).To(Equal(1.0))
+			g.Expect(testutil.ToFloat64(metrics.AgendasFinished.WithLabelValues(insight, "succeeded"))).To(Equal(1.0))
+			g.Expect(testutil.ToFloat64(metrics.AgendasFinished.WithLabelValues(insight, "failed"))).To(Equal(1.0))
 		}, framework.Timeout, framework.Interval).Should(Succeed())
 	})
 
 	It("counts an Agenda cancelled before admission as finished", func() {
-		before := testutil.ToFloat64(metrics.AgendasFinished.WithLabelValues("cancelled"))
 		Expect(env.Client.Create(ctx, localInsight("closed", ns).Paused(true).Obj())).To(Succeed())
 		ag := oneOp("early", ns).Obj()
 		Expect(env.Client.Create(ctx, ag)).To(Succeed())
 		waitForPhase(ag, popv1.PhaseQueued)
 		cancelAgenda(ag)
 		Eventually(func() float64 {
-			return testutil.ToFloat64(metrics.AgendasFinished.WithLabelValues("cancelled")) - before
+			return testutil.ToFloat64(metrics.AgendasFinished.WithLabelValues(ns+"/closed", "cancelled"))
 		}, framework.Timeout, framework.Interval).Should(Equal(1.0))
 	})
 

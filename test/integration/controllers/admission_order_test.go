@@ -1,0 +1,85 @@
+package controllers_test
+
+import (
+	"sync"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/watch"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+)
+
+// admissionRecorder lists Agendas' admissions and ends in the order they were written, read
+// from one watch of all namespaces: its events come in etcd's write order, whatever order
+// their Pods happen to start in.
+type admissionRecorder struct {
+	mu     sync.Mutex
+	events []admissionEvent
+	seen   map[admissionEvent]bool
+}
+
+// admissionEvent is an Agenda (namespace/name) admitted, or ended (Succeeded or Failed).
+type admissionEvent struct {
+	key   string
+	ended bool
+}
+
+// recordAdmissions starts the watch; it stops when the spec ends.
+func recordAdmissions() *admissionRecorder {
+	GinkgoHelper()
+	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Client.Scheme()})
+	Expect(err).NotTo(HaveOccurred())
+	w, err := wc.Watch(ctx, &popv1.AgendaList{})
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(w.Stop)
+	r := &admissionRecorder{seen: map[admissionEvent]bool{}}
+	go r.consume(w)
+	return r
+}
+
+func (r *admissionRecorder) consume(w watch.Interface) {
+	for ev := range w.ResultChan() {
+		ag, ok := ev.Object.(*popv1.Agenda)
+		if !ok || ev.Type == watch.Deleted {
+			continue
+		}
+		key := ag.Namespace + "/" + ag.Name
+		c := ag.Status.Conditions
+		if meta.IsStatusConditionTrue(c, popv1.AgendaAdmitted) {
+			r.add(admissionEvent{key: key})
+		}
+		if meta.IsStatusConditionTrue(c, popv1.AgendaSucceeded) || meta.IsStatusConditionTrue(c, popv1.AgendaFailed) {
+			r.add(admissionEvent{key: key, ended: true})
+		}
+	}
+}
+
+func (r *admissionRecorder) add(ev admissionEvent) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.seen[ev] {
+		r.seen[ev] = true
+		r.events = append(r.events, ev)
+	}
+}
+
+// sequence returns the admissions and ends so far, first first.
+func (r *admissionRecorder) sequence() []admissionEvent {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]admissionEvent(nil), r.events...)
+}
+
+// ended counts the Agendas seen ending.
+func (r *admissionRecorder) ended() int {
+	n := 0
+	for _, ev := range r.sequence() {
+		if ev.ended {
+			n++
+		}
+	}
+	return n
+}
