@@ -27,8 +27,9 @@ type OutputSpec struct {
 	Mode OutputMode `json:"mode,omitempty"`
 
 	// maxBytes bounds the output kept in the Agenda's status for one operation. Larger
-	// outputs fail the operation, so that a 1,000-operation Agenda stays far below etcd's
-	// 1.5 MB object limit.
+	// outputs fail the operation: one handler cannot grow the Agenda without bound. The
+	// bound is per operation; it does not keep a 1,000-operation Agenda under etcd's
+	// request limit (see MaxOperations).
 	// +kubebuilder:validation:Minimum=2
 	// +kubebuilder:validation:Maximum=4096
 	// +kubebuilder:default=1024
