@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"strings"
 	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -73,12 +74,14 @@ func (r *admissionRecorder) sequence() []admissionEvent {
 	return append([]admissionEvent(nil), r.events...)
 }
 
-// ended counts the Agendas seen ending.
-func (r *admissionRecorder) ended() int {
+// endedIn counts the Agendas of the given namespaces seen ending.
+func (r *admissionRecorder) endedIn(namespaces map[string]string) int {
 	n := 0
 	for _, ev := range r.sequence() {
-		if ev.ended {
-			n++
+		for _, ns := range namespaces {
+			if ev.ended && strings.HasPrefix(ev.key, ns+"/") {
+				n++
+			}
 		}
 	}
 	return n

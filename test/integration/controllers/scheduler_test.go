@@ -263,7 +263,7 @@ var _ = Describe("Scheduler", func() {
 		// Fairness shares what runs: while every customer still has a backlog, none runs
 		// more than its weighted share of the 6 places (1, 2, 3), and each reaches it. The
 		// running counts are replayed from the API's write order of admissions and ends.
-		Eventually(admissions.ended, time.Minute, 50*time.Millisecond).Should(Equal(72))
+		Eventually(func() int { return admissions.endedIn(namespaces) }, time.Minute, 50*time.Millisecond).Should(Equal(72))
 		customerOf := func(key string) string {
 			for c, cns := range namespaces {
 				if strings.HasPrefix(key, cns+"/") {
