@@ -7,9 +7,9 @@ import (
 )
 
 // MaxOperations is the most operations one Agenda may hold. It does not keep the Agenda
-// under etcd's 1.5 MiB request limit: the status holds every operation's output, and 1,000
-// outputs at the default 1 KiB bound already make an object of 1.3 to 1.8 MB (docs/api.md,
-// Output bound); the status layout that removes this limit is issue 14's.
+// under etcd's request limit: the status holds every operation's output, so 1,000
+// operations with outputs near their bound can exceed it (docs/api.md, Output bound); the
+// status layout that removes this limit is issue 14's.
 const MaxOperations = 1000
 
 // Operation is one step of an Agenda, run in its own Pod.
@@ -310,9 +310,25 @@ type AgendaStatus struct {
 	// +optional
 	Insight string `json:"insight,omitempty"`
 
-	// queuePosition is the Agenda's 1-based place in its Insight's queue while pending.
+	// queuePosition is the Agenda's 1-based place in its Insight's queue while pending, as
+	// of positionTime. To bound the writes it costs, the scheduler rewrites it only when it
+	// moves to another bucket (exact up to 10, then by its leading digit: 10-19, 20-29, …,
+	// 100-199, …) and at most once per positionRefresh (docs/scheduling.md); it is removed
+	// on admission.
 	// +optional
 	QueuePosition *int32 `json:"queuePosition,omitempty"`
+
+	// positionTime is when queuePosition and estimatedAdmissionTime were computed.
+	// +optional
+	PositionTime *metav1.Time `json:"positionTime,omitempty"`
+
+	// estimatedAdmissionTime is when the Agenda is expected to be admitted: its position
+	// divided by the Insight's recent admission rate, from positionTime. Absent while the
+	// Insight has admitted too little to measure a rate, or is paused. It is an estimate:
+	// a later Agenda of higher priority, or of a customer owed its Fairness share, still
+	// goes first.
+	// +optional
+	EstimatedAdmissionTime *metav1.Time `json:"estimatedAdmissionTime,omitempty"`
 
 	// admissionTime is when the scheduler admitted the Agenda.
 	// +optional

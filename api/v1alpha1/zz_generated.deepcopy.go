@@ -143,6 +143,14 @@ func (in *AgendaStatus) DeepCopyInto(out *AgendaStatus) {
 		*out = new(int32)
 		**out = **in
 	}
+	if in.PositionTime != nil {
+		in, out := &in.PositionTime, &out.PositionTime
+		*out = (*in).DeepCopy()
+	}
+	if in.EstimatedAdmissionTime != nil {
+		in, out := &in.EstimatedAdmissionTime, &out.EstimatedAdmissionTime
+		*out = (*in).DeepCopy()
+	}
 	if in.AdmissionTime != nil {
 		in, out := &in.AdmissionTime, &out.AdmissionTime
 		*out = (*in).DeepCopy()

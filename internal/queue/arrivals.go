@@ -16,11 +16,11 @@ type arrivals struct {
 
 type arrival struct {
 	at  int64
-	key string
+	key Key
 }
 
 // add records an item's arrival.
-func (a *arrivals) add(key string, at int64, live *indexedHeap[Item]) {
+func (a *arrivals) add(key Key, at int64, live *indexedHeap[Key, Item]) {
 	if len(a.entries) > 2*live.Len()+1024 {
 		a.rebuild(live)
 	}
@@ -28,7 +28,7 @@ func (a *arrivals) add(key string, at int64, live *indexedHeap[Item]) {
 }
 
 // oldest drops stale entries from the top and returns the earliest live arrival.
-func (a *arrivals) oldest(live *indexedHeap[Item]) (time.Time, bool) {
+func (a *arrivals) oldest(live *indexedHeap[Key, Item]) (time.Time, bool) {
 	for len(a.entries) > 0 {
 		top := a.entries[0]
 		if it := live.ref(top.key); it != nil && it.at == top.at {
@@ -40,7 +40,7 @@ func (a *arrivals) oldest(live *indexedHeap[Item]) (time.Time, bool) {
 }
 
 // rebuild keeps one entry per item the queue holds.
-func (a *arrivals) rebuild(live *indexedHeap[Item]) {
+func (a *arrivals) rebuild(live *indexedHeap[Key, Item]) {
 	a.entries = a.entries[:0]
 	for _, n := range live.nodes {
 		a.entries = append(a.entries, arrival{at: n.v.at, key: n.v.Key})
@@ -55,7 +55,7 @@ func (h arrivalHeap) Less(i, j int) bool {
 	if h[i].at != h[j].at {
 		return h[i].at < h[j].at
 	}
-	return h[i].key < h[j].key
+	return h[i].key.less(h[j].key)
 }
 func (h arrivalHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *arrivalHeap) Push(x any)   { *h = append(*h, x.(arrival)) }

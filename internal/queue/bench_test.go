@@ -16,7 +16,7 @@ func benchItems(n int) []Item {
 	items := make([]Item, n)
 	for i := range items {
 		items[i] = Item{
-			Key:      fmt.Sprintf("customer-%04d/agenda-%06d", i%benchCustomers, i),
+			Key:      Key{Namespace: fmt.Sprintf("customer-%04d", i%benchCustomers), Name: fmt.Sprintf("agenda-%06d", i)},
 			UID:      fmt.Sprintf("%08x-0000-0000-0000-%012x", i, i),
 			Customer: fmt.Sprintf("customer-%04d", i%benchCustomers),
 			Priority: int32(i % 7),

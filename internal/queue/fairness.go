@@ -8,8 +8,8 @@ import "time"
 // everyone, admissions go round-robin, like the original POP's RoundRobin.
 type fairQueue struct {
 	weights   map[string]int32
-	customers *indexedHeap[*customer]
-	byKey     map[string]string // item key -> customer
+	customers *indexedHeap[string, *customer]
+	byKey     map[Key]string // item key -> customer
 	all       map[string]*customer
 }
 
@@ -17,11 +17,11 @@ type customer struct {
 	id       string
 	weight   int64
 	admitted int64
-	items    *indexedHeap[Item]
+	items    *indexedHeap[Key, Item]
 }
 
 func newFairQueue(weights map[string]int32) *fairQueue {
-	q := &fairQueue{weights: weights, byKey: map[string]string{}, all: map[string]*customer{}}
+	q := &fairQueue{weights: weights, byKey: map[Key]string{}, all: map[string]*customer{}}
 	q.customers = newHeap(func(c *customer) string { return c.id }, customerLess)
 	return q
 }
@@ -84,7 +84,7 @@ func (q *fairQueue) Push(it Item) {
 	q.refresh(c)
 }
 
-func (q *fairQueue) Remove(key string) bool {
+func (q *fairQueue) Remove(key Key) bool {
 	id, ok := q.byKey[key]
 	if !ok {
 		return false
@@ -133,7 +133,7 @@ func (q *fairQueue) Release(id string) {
 
 func (q *fairQueue) Len() int { return len(q.byKey) }
 
-func (q *fairQueue) Contains(key string) bool { _, ok := q.byKey[key]; return ok }
+func (q *fairQueue) Contains(key Key) bool { _, ok := q.byKey[key]; return ok }
 
 // Head pops n items and puts them back, undoing the usage the pops counted.
 func (q *fairQueue) Head(n int) []Item {

@@ -3,12 +3,11 @@ package queue
 // indexedHeap is a binary heap that can remove or re-order an element by key in
 // O(log n). Each element lives in a node that records its own index, so a swap touches no
 // map: the key map is used only to find a node on Upsert and Remove.
-type indexedHeap[T any] struct {
+type indexedHeap[K comparable, T any] struct {
 	nodes []*node[T]
-	byKey map[string]*node[T]
-	key   func(T) string
-	// less takes pointers: an Item is ~150 bytes, and copying two per comparison was a
-	// third of the cost of an admission.
+	byKey map[K]*node[T]
+	key   func(T) K
+	// less takes pointers: an Item is many words, and a comparison should not copy two.
 	less func(a, b *T) bool
 }
 
@@ -17,14 +16,14 @@ type node[T any] struct {
 	idx int
 }
 
-func newHeap[T any](key func(T) string, less func(a, b *T) bool) *indexedHeap[T] {
-	return &indexedHeap[T]{byKey: map[string]*node[T]{}, key: key, less: less}
+func newHeap[K comparable, T any](key func(T) K, less func(a, b *T) bool) *indexedHeap[K, T] {
+	return &indexedHeap[K, T]{byKey: map[K]*node[T]{}, key: key, less: less}
 }
 
-func (h *indexedHeap[T]) Len() int { return len(h.nodes) }
+func (h *indexedHeap[K, T]) Len() int { return len(h.nodes) }
 
 // Get returns the element with key k.
-func (h *indexedHeap[T]) Get(k string) (T, bool) {
+func (h *indexedHeap[K, T]) Get(k K) (T, bool) {
 	n, ok := h.byKey[k]
 	if !ok {
 		var zero T
@@ -34,7 +33,7 @@ func (h *indexedHeap[T]) Get(k string) (T, bool) {
 }
 
 // ref returns the element with key k in place, or nil: for a look without a copy.
-func (h *indexedHeap[T]) ref(k string) *T {
+func (h *indexedHeap[K, T]) ref(k K) *T {
 	if n, ok := h.byKey[k]; ok {
 		return &n.v
 	}
@@ -42,7 +41,7 @@ func (h *indexedHeap[T]) ref(k string) *T {
 }
 
 // Upsert inserts x, or replaces the element with the same key and restores the order.
-func (h *indexedHeap[T]) Upsert(x T) {
+func (h *indexedHeap[K, T]) Upsert(x T) {
 	k := h.key(x)
 	if n, ok := h.byKey[k]; ok {
 		n.v = x
@@ -56,14 +55,14 @@ func (h *indexedHeap[T]) Upsert(x T) {
 }
 
 // Fix restores the order after the element with key k changed in place.
-func (h *indexedHeap[T]) Fix(k string) {
+func (h *indexedHeap[K, T]) Fix(k K) {
 	if n, ok := h.byKey[k]; ok {
 		h.fix(n.idx)
 	}
 }
 
 // Remove deletes the element with key k.
-func (h *indexedHeap[T]) Remove(k string) (T, bool) {
+func (h *indexedHeap[K, T]) Remove(k K) (T, bool) {
 	n, ok := h.byKey[k]
 	if !ok {
 		var zero T
@@ -74,7 +73,7 @@ func (h *indexedHeap[T]) Remove(k string) (T, bool) {
 	return n.v, true
 }
 
-func (h *indexedHeap[T]) removeAt(i int) {
+func (h *indexedHeap[K, T]) removeAt(i int) {
 	last := len(h.nodes) - 1
 	h.swap(i, last)
 	h.nodes[last] = nil
@@ -85,7 +84,7 @@ func (h *indexedHeap[T]) removeAt(i int) {
 }
 
 // Peek returns the least element.
-func (h *indexedHeap[T]) Peek() (T, bool) {
+func (h *indexedHeap[K, T]) Peek() (T, bool) {
 	if len(h.nodes) == 0 {
 		var zero T
 		return zero, false
@@ -94,7 +93,7 @@ func (h *indexedHeap[T]) Peek() (T, bool) {
 }
 
 // peekRef points at the least element without copying it; at a zero value when empty.
-func (h *indexedHeap[T]) peekRef() *T {
+func (h *indexedHeap[K, T]) peekRef() *T {
 	if len(h.nodes) == 0 {
 		return new(T)
 	}
@@ -102,7 +101,7 @@ func (h *indexedHeap[T]) peekRef() *T {
 }
 
 // Pop removes and returns the least element.
-func (h *indexedHeap[T]) Pop() (T, bool) {
+func (h *indexedHeap[K, T]) Pop() (T, bool) {
 	if len(h.nodes) == 0 {
 		var zero T
 		return zero, false
@@ -113,13 +112,13 @@ func (h *indexedHeap[T]) Pop() (T, bool) {
 	return n.v, true
 }
 
-func (h *indexedHeap[T]) fix(i int) {
+func (h *indexedHeap[K, T]) fix(i int) {
 	if !h.down(i) {
 		h.up(i)
 	}
 }
 
-func (h *indexedHeap[T]) up(i int) {
+func (h *indexedHeap[K, T]) up(i int) {
 	for i > 0 {
 		parent := (i - 1) / 2
 		if !h.less(&h.nodes[i].v, &h.nodes[parent].v) {
@@ -130,7 +129,7 @@ func (h *indexedHeap[T]) up(i int) {
 	}
 }
 
-func (h *indexedHeap[T]) down(i int) bool {
+func (h *indexedHeap[K, T]) down(i int) bool {
 	start := i
 	n := len(h.nodes)
 	for {
@@ -151,7 +150,7 @@ func (h *indexedHeap[T]) down(i int) bool {
 	return i > start
 }
 
-func (h *indexedHeap[T]) swap(i, j int) {
+func (h *indexedHeap[K, T]) swap(i, j int) {
 	h.nodes[i], h.nodes[j] = h.nodes[j], h.nodes[i]
 	h.nodes[i].idx = i
 	h.nodes[j].idx = j

@@ -14,10 +14,28 @@ const (
 	Priority = "Priority"
 )
 
+// Key identifies an Agenda. Its fields are those of types.NamespacedName, so the scheduler
+// converts between the two without this package importing the API machinery.
+type Key struct {
+	Namespace string
+	Name      string
+}
+
+// less orders keys by namespace, then name: the last tie-break.
+func (k Key) less(o Key) bool {
+	if k.Namespace != o.Namespace {
+		return k.Namespace < o.Namespace
+	}
+	return k.Name < o.Name
+}
+
+// String is namespace/name.
+func (k Key) String() string { return k.Namespace + "/" + k.Name }
+
 // Item is one pending Agenda.
 type Item struct {
-	// Key identifies the Agenda (namespace/name).
-	Key string
+	// Key identifies the Agenda.
+	Key Key
 	// UID breaks the last ties, so that order never depends on map iteration.
 	UID      string
 	Customer string
@@ -51,7 +69,7 @@ type Queue interface {
 	// Push adds an item, or updates the one with the same key.
 	Push(Item)
 	// Remove deletes an item by key and reports whether it was there.
-	Remove(key string) bool
+	Remove(key Key) bool
 	// Peek returns the item to admit next.
 	Peek() (Item, bool)
 	// Pop removes and returns the item to admit next, counting it as admitted.
@@ -64,7 +82,7 @@ type Queue interface {
 	// Len is the number of pending items.
 	Len() int
 	// Contains reports whether key is pending.
-	Contains(key string) bool
+	Contains(key Key) bool
 	// Head returns up to n items in admission order without changing the queue.
 	Head(n int) []Item
 	// Oldest returns the earliest Since among pending items, whatever their order of
@@ -100,7 +118,7 @@ func ranker(p Policy) func(*Item) {
 	}
 }
 
-func itemKey(it Item) string { return it.Key }
+func itemKey(it Item) Key { return it.Key }
 
 // fifoLess orders by arrival, then Seq, then UID.
 func fifoLess(a, b *Item) bool {
@@ -113,7 +131,7 @@ func fifoLess(a, b *Item) bool {
 	if a.UID != b.UID {
 		return a.UID < b.UID
 	}
-	return a.Key < b.Key
+	return a.Key.less(b.Key)
 }
 
 // agingEpoch anchors aging scores; any fixed instant works.
@@ -129,7 +147,7 @@ func priorityLess(a, b *Item) bool {
 
 // orderedQueue serves FIFO and Priority: one heap, usage does not matter.
 type orderedQueue struct {
-	h       *indexedHeap[Item]
+	h       *indexedHeap[Key, Item]
 	prepare func(*Item)
 	// arrivals orders Priority's items by arrival too, for Oldest; nil for FIFO, whose
 	// head is its oldest.
@@ -145,14 +163,14 @@ func (q *orderedQueue) Push(it Item) {
 	}
 	q.h.Upsert(it)
 }
-func (q *orderedQueue) Peek() (Item, bool)       { return q.h.Peek() }
-func (q *orderedQueue) Pop() (Item, bool)        { return q.h.Pop() }
-func (q *orderedQueue) Release(string)           {}
-func (q *orderedQueue) Admit(string)             {}
-func (q *orderedQueue) Len() int                 { return q.h.Len() }
-func (q *orderedQueue) Contains(key string) bool { _, ok := q.h.Get(key); return ok }
+func (q *orderedQueue) Peek() (Item, bool)    { return q.h.Peek() }
+func (q *orderedQueue) Pop() (Item, bool)     { return q.h.Pop() }
+func (q *orderedQueue) Release(string)        {}
+func (q *orderedQueue) Admit(string)          {}
+func (q *orderedQueue) Len() int              { return q.h.Len() }
+func (q *orderedQueue) Contains(key Key) bool { _, ok := q.h.Get(key); return ok }
 
-func (q *orderedQueue) Remove(key string) bool {
+func (q *orderedQueue) Remove(key Key) bool {
 	_, ok := q.h.Remove(key)
 	return ok
 }

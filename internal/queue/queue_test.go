@@ -12,7 +12,7 @@ import (
 var t0 = time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 
 func item(key, customer string, prio int32, at time.Duration) Item {
-	return Item{Key: key, UID: "uid-" + key, Customer: customer, Priority: prio, Since: t0.Add(at)}
+	return Item{Key: Key{Name: key}, UID: "uid-" + key, Customer: customer, Priority: prio, Since: t0.Add(at)}
 }
 
 func drain(q Queue) []string {
@@ -22,7 +22,7 @@ func drain(q Queue) []string {
 		if !ok {
 			return out
 		}
-		out = append(out, it.Key)
+		out = append(out, it.Key.Name)
 	}
 }
 
@@ -67,7 +67,7 @@ func TestOrder(t *testing.T) {
 			for _, it := range tc.items {
 				q.Push(it)
 			}
-			if got := q.Head(3); len(got) != min(3, len(tc.want)) || got[0].Key != tc.want[0] {
+			if got := q.Head(3); len(got) != min(3, len(tc.want)) || got[0].Key.Name != tc.want[0] {
 				t.Errorf("Head(3) = %v", got)
 			}
 			if q.Len() != len(tc.items) {
@@ -95,7 +95,7 @@ func TestFairnessCountsRunningAgendas(t *testing.T) {
 	q.Release("a")
 	q.Push(item("a2", "a", 0, 3))
 	q.Push(item("b3", "b", 0, 4))
-	if it, _ := q.Peek(); it.Key != "a2" {
+	if it, _ := q.Peek(); it.Key.Name != "a2" {
 		t.Errorf("after a's Agendas finished, a (1 running) should go before b (2 running), got %s", it.Key)
 	}
 }
@@ -107,7 +107,7 @@ func TestRemoveAndUpdate(t *testing.T) {
 			q.Push(item("a", "x", 0, 0))
 			q.Push(item("b", "y", 0, 1))
 			q.Push(item("c", "x", 0, 2))
-			if !q.Remove("a") || q.Remove("a") || q.Contains("a") {
+			if !q.Remove(Key{Name: "a"}) || q.Remove(Key{Name: "a"}) || q.Contains(Key{Name: "a"}) {
 				t.Fatal("Remove misbehaves")
 			}
 			q.Push(item("c", "y", 0, -1)) // c moves to customer y and to the front
@@ -211,11 +211,11 @@ func TestOldest(t *testing.T) {
 					q.Push(it)
 					pending[k] = it.Since
 				case 2:
-					q.Remove(k)
+					q.Remove(Key{Name: k})
 					delete(pending, k)
 				default:
 					if it, ok := q.Pop(); ok {
-						delete(pending, it.Key)
+						delete(pending, it.Key.Name)
 						q.Release(it.Customer)
 					}
 					q.Head(3)

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -33,7 +32,7 @@ func (s *Scheduler) admitAll(ctx context.Context) {
 // admitFrom admits one Insight's heads in order. A head waiting out a refusal that held the
 // queue stops it; one refused for its own sake (403, 422) is set aside for this pass, so
 // that it freezes nobody behind it, and put back at its place afterwards.
-func (s *Scheduler) admitFrom(ctx context.Context, insightKey string, st *insightState) {
+func (s *Scheduler) admitFrom(ctx context.Context, insightKey InsightKey, st *insightState) {
 	var aside []queue.Item
 	defer func() {
 		for _, it := range aside {
@@ -43,10 +42,10 @@ func (s *Scheduler) admitFrom(ctx context.Context, insightKey string, st *insigh
 	now := s.Clock.Now()
 	for int32(len(st.admitted)) < st.ins.Spec.CapacityOrDefault() {
 		it, ok := st.queue.Peek()
-		if !ok || s.unjudged(it.Key) {
+		if !ok || s.unjudged(agendaKey(it.Key)) {
 			return // an Agenda not yet accepted holds its place at the head
 		}
-		if r, waiting := s.retries[nameOf(it.Key)]; waiting && now.Before(r.at) {
+		if r, waiting := s.retries[agendaKey(it.Key)]; waiting && now.Before(r.at) {
 			if r.holdsQueue {
 				return
 			}
@@ -75,12 +74,12 @@ const (
 
 // admit writes Admitted for one Agenda and moves it from the queue to the admitted set.
 // A refused write leaves the Agenda at its place with a backoff (see refused).
-func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightState, it queue.Item) outcome {
-	key := nameOf(it.Key)
+func (s *Scheduler) admit(ctx context.Context, insightKey InsightKey, st *insightState, it queue.Item) outcome {
+	key := agendaKey(it.Key)
 	var ag popv1.Agenda
 	if err := s.Cache.Get(ctx, key, &ag); err != nil || string(ag.UID) != it.UID {
 		st.queue.Remove(it.Key) // gone or replaced: its next event re-reads it
-		s.markAgenda(key)
+		s.marks.agenda(key)
 		return admitted
 	}
 	if err := s.writeAdmission(ctx, &ag, insightKey); err != nil {
@@ -89,12 +88,14 @@ func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightSta
 	st.queue.Pop()
 	st.admitted[key] = it.Customer
 	s.forgetRetries(key)
+	st.noteAdmission(s.Clock.Now())
 	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: it.Customer, admitted: true,
 		admittedByMe: true, rerunID: ag.Status.ObservedRerunID}
-	metrics.Admissions.WithLabelValues(insightKey).Inc()
-	metrics.AdmissionWait.WithLabelValues(insightKey).Observe(s.Clock.Since(it.Since).Seconds())
-	metrics.InsightAdmitted.WithLabelValues(insightKey).Set(float64(len(st.admitted)))
-	s.Log.Info("Admitted Agenda", "agenda", key.String(), "insight", insightKey)
+	label := insightKey.String()
+	metrics.Admissions.WithLabelValues(label).Inc()
+	metrics.AdmissionWait.WithLabelValues(label).Observe(s.Clock.Since(it.Since).Seconds())
+	metrics.InsightAdmitted.WithLabelValues(label).Set(float64(len(st.admitted)))
+	s.Log.Info("Admitted Agenda", "agenda", key.String(), "insight", label)
 	return admitted
 }
 
@@ -103,7 +104,7 @@ func (s *Scheduler) admit(ctx context.Context, insightKey string, st *insightSta
 // again: a refusal for good or an API outage costs a few attempts, not a busy loop. A
 // refusal that says nothing against the Agenda holds the queue behind it, so that order is
 // kept; one against the Agenda lets the others pass meanwhile.
-func (s *Scheduler) refused(key types.NamespacedName, err error) outcome {
+func (s *Scheduler) refused(key AgendaKey, err error) outcome {
 	delay := s.failures.When(key)
 	holds := retryable(err)
 	s.retries[key] = retry{at: s.Clock.Now().Add(delay), holdsQueue: holds}
@@ -133,7 +134,7 @@ const (
 	admitRetryMax  = 30 * time.Second
 )
 
-func (s *Scheduler) forgetRetries(key types.NamespacedName) {
+func (s *Scheduler) forgetRetries(key AgendaKey) {
 	delete(s.retries, key)
 	s.failures.Forget(key)
 }
@@ -171,16 +172,9 @@ func isAPIStatus(err error) bool {
 	return errors.As(err, &st)
 }
 
-func (s *Scheduler) unjudged(itemKey string) bool {
-	ns, name := cutKey(itemKey)
-	a, ok := s.agendas[types.NamespacedName{Namespace: ns, Name: name}]
+func (s *Scheduler) unjudged(key AgendaKey) bool {
+	a, ok := s.agendas[key]
 	return ok && a.unjudged
-}
-
-// cutKey splits namespace/name.
-func cutKey(k string) (namespace, name string) {
-	namespace, name, _ = strings.Cut(k, "/")
-	return namespace, name
 }
 
 // agendaStatusApply is the part of an Agenda's status the scheduler owns.
@@ -201,36 +195,38 @@ type agendaStatusFields struct {
 	Insight       string             `json:"insight,omitempty"`
 	AdmissionTime *metav1.Time       `json:"admissionTime,omitempty"`
 	Conditions    []metav1.Condition `json:"conditions"`
+	// The place in the queue: every write of a queued Agenda carries it, since an apply
+	// that left it out would remove it (the admission does, on purpose).
+	QueuePosition          *int32       `json:"queuePosition,omitempty"`
+	PositionTime           *metav1.Time `json:"positionTime,omitempty"`
+	EstimatedAdmissionTime *metav1.Time `json:"estimatedAdmissionTime,omitempty"`
 }
 
 // writeAdmission applies Admitted=True, Queued=False and the Insight, with the cached
-// resourceVersion as a precondition: an admission decided on a stale copy is refused.
-func (s *Scheduler) writeAdmission(ctx context.Context, ag *popv1.Agenda, insightKey string) error {
+// resourceVersion as a precondition: an admission decided on a stale copy is refused. It
+// leaves out the queue position, which the apply therefore removes.
+func (s *Scheduler) writeAdmission(ctx context.Context, ag *popv1.Agenda, insightKey InsightKey) error {
 	now := metav1.NewTime(s.Clock.Now())
 	return s.apply(ctx, ag, agendaStatusFields{
-		Insight:       insightKey,
+		Insight:       insightKey.String(),
 		AdmissionTime: &now,
 		Conditions: []metav1.Condition{
-			s.condition(ag, popv1.AgendaAdmitted, metav1.ConditionTrue, popv1.ReasonAdmittedByScheduler, "admitted by Insight "+insightKey),
-			s.condition(ag, popv1.AgendaQueued, metav1.ConditionFalse, popv1.ReasonAdmittedByScheduler, "left the queue of Insight "+insightKey),
+			s.condition(ag, popv1.AgendaAdmitted, metav1.ConditionTrue, popv1.ReasonAdmittedByScheduler, "admitted by Insight "+insightKey.String()),
+			s.condition(ag, popv1.AgendaQueued, metav1.ConditionFalse, popv1.ReasonAdmittedByScheduler, "left the queue of Insight "+insightKey.String()),
 		},
 	}, true)
 }
 
-// markQueued records, once, that a pending Agenda waits in an Insight's queue.
-func (s *Scheduler) markQueued(ctx context.Context, ag *popv1.Agenda, ins *popv1.Insight) {
-	key := ins.Namespace + "/" + ins.Name
+// markQueued records, once, that a pending Agenda waits in an Insight's queue, keeping the
+// position it shows.
+func (s *Scheduler) markQueued(ctx context.Context, ag *popv1.Agenda, key InsightKey, ins *popv1.Insight) {
+	fields := s.queuedFields(ag, key, ins)
 	c := meta.FindStatusCondition(ag.Status.Conditions, popv1.AgendaQueued)
-	if c != nil && c.Status == metav1.ConditionTrue && ag.Status.Insight == key {
+	if c != nil && c.Status == metav1.ConditionTrue && c.Reason == fields.Conditions[0].Reason && ag.Status.Insight == fields.Insight {
 		return
 	}
-	reason, msg := popv1.ReasonWaitingForCapacity, "waiting in the queue of Insight "+key
-	if ins.Spec.Paused {
-		reason, msg = popv1.ReasonInsightPaused, "waiting: Insight "+key+" is paused"
-	}
-	s.applyOrLog(ctx, ag, agendaStatusFields{Insight: key, Conditions: []metav1.Condition{
-		s.condition(ag, popv1.AgendaQueued, metav1.ConditionTrue, reason, msg),
-	}})
+	keepPosition(&fields, ag)
+	s.applyOrLog(ctx, ag, fields)
 }
 
 // markUnmatched records, once, why no Insight takes the Agenda.
@@ -244,10 +240,13 @@ func (s *Scheduler) markUnmatched(ctx context.Context, ag *popv1.Agenda, why str
 	}})
 }
 
-func (s *Scheduler) applyOrLog(ctx context.Context, ag *popv1.Agenda, fields agendaStatusFields) {
-	if err := s.apply(ctx, ag, fields, false); err != nil && !apierrors.IsNotFound(err) {
+// applyOrLog writes a queued Agenda's status and reports whether it was written.
+func (s *Scheduler) applyOrLog(ctx context.Context, ag *popv1.Agenda, fields agendaStatusFields) bool {
+	err := s.apply(ctx, ag, fields, false)
+	if err != nil && !apierrors.IsNotFound(err) {
 		s.Log.Error(err, "Writing Agenda queue status failed", "agenda", client.ObjectKeyFromObject(ag).String())
 	}
+	return err == nil
 }
 
 // condition keeps the transition time of an unchanged condition, as SetStatusCondition does.

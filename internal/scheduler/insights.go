@@ -10,7 +10,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/matching"
 	"github.com/pop-operator/pop/internal/metrics"
 	"github.com/pop-operator/pop/internal/queue"
 )
@@ -25,8 +24,11 @@ type insightState struct {
 	queue queue.Queue
 	// admitted maps admitted, unfinished Agendas to their customer.
 	admitted map[types.NamespacedName]string
-	// statusWritten is when the Insight's status was last written.
-	statusWritten time.Time
+	// statusWritten is when the Insight's status was last written, positionsAt when its
+	// queue positions were last computed.
+	statusWritten, positionsAt time.Time
+	// recent are its latest admissions' times, oldest first: its admission rate.
+	recent []time.Time
 }
 
 func policyOf(ins *popv1.Insight) queue.Policy {
@@ -63,9 +65,9 @@ func (s *Scheduler) reloadInsights(ctx context.Context) error {
 	if err := s.Cache.List(ctx, &list); err != nil {
 		return err
 	}
-	seen := map[string]bool{}
+	seen := map[InsightKey]bool{}
 	for i := range list.Items {
-		key := matching.Key(&list.Items[i])
+		key := insightKeyOf(&list.Items[i])
 		seen[key] = true
 		s.applyInsight(key, &list.Items[i])
 	}
@@ -78,9 +80,9 @@ func (s *Scheduler) reloadInsights(ctx context.Context) error {
 }
 
 // reloadInsight reads one Insight that changed and returns the Agendas to match again.
-func (s *Scheduler) reloadInsight(ctx context.Context, key string) ([]types.NamespacedName, error) {
+func (s *Scheduler) reloadInsight(ctx context.Context, key InsightKey) ([]types.NamespacedName, error) {
 	var ins popv1.Insight
-	err := s.Cache.Get(ctx, nameOf(key), &ins)
+	err := s.Cache.Get(ctx, types.NamespacedName(key), &ins)
 	if apierrors.IsNotFound(err) {
 		return s.applyInsight(key, nil), nil
 	}
@@ -94,7 +96,7 @@ func (s *Scheduler) reloadInsight(ctx context.Context, key string) ([]types.Name
 // the Agendas whose match may have changed: every waiting one when the Insight appeared or
 // its matching changed, its own queue when it went away, none for a change of capacity,
 // pause or order.
-func (s *Scheduler) applyInsight(key string, ins *popv1.Insight) []types.NamespacedName {
+func (s *Scheduler) applyInsight(key InsightKey, ins *popv1.Insight) []types.NamespacedName {
 	st := s.insights[key]
 	if ins == nil || ins.DeletionTimestamp != nil {
 		return s.retire(key, st)
@@ -118,7 +120,7 @@ func (s *Scheduler) applyInsight(key string, ins *popv1.Insight) []types.Namespa
 
 // retire stops an Insight that was deleted: nothing more is admitted from it, its waiting
 // Agendas are matched again, and its state stays only while Agendas it admitted run.
-func (s *Scheduler) retire(key string, st *insightState) []types.NamespacedName {
+func (s *Scheduler) retire(key InsightKey, st *insightState) []types.NamespacedName {
 	if st == nil || st.ins == nil {
 		return nil
 	}
@@ -129,7 +131,7 @@ func (s *Scheduler) retire(key string, st *insightState) []types.NamespacedName 
 		delete(s.insights, key)
 	}
 	for _, g := range []interface{ DeleteLabelValues(...string) bool }{metrics.InsightPending, metrics.InsightAdmitted, metrics.InsightCapacity} {
-		g.DeleteLabelValues(key)
+		g.DeleteLabelValues(key.String())
 	}
 	s.Log.Info("Insight deleted: matching its waiting Agendas again", "insight", key, "waiting", len(waiting), "stillRunning", len(st.admitted))
 	return waiting
@@ -137,7 +139,7 @@ func (s *Scheduler) retire(key string, st *insightState) []types.NamespacedName 
 
 // usage returns the state that counts an Insight's admitted Agendas, created empty (and
 // without an Insight) if need be.
-func (s *Scheduler) usage(key string) *insightState {
+func (s *Scheduler) usage(key InsightKey) *insightState {
 	st, ok := s.insights[key]
 	if !ok {
 		st = &insightState{queue: queue.New(queue.Policy{}), admitted: map[types.NamespacedName]string{}}
@@ -166,11 +168,11 @@ func requeue(old queue.Queue, p queue.Policy, admitted map[types.NamespacedName]
 }
 
 // queuedIn lists the Agendas waiting in an Insight's queue.
-func (s *Scheduler) queuedIn(key string) []types.NamespacedName {
+func (s *Scheduler) queuedIn(key InsightKey) []types.NamespacedName {
 	st := s.insights[key]
 	var out []types.NamespacedName
 	for _, it := range st.queue.Head(st.queue.Len()) {
-		out = append(out, nameOf(it.Key)) // an item's key is namespace/name too
+		out = append(out, agendaKey(it.Key))
 	}
 	return out
 }
@@ -194,10 +196,4 @@ func (s *Scheduler) insightList() []*popv1.Insight {
 		}
 	}
 	return out
-}
-
-// nameOf turns a namespace/name key back into a NamespacedName.
-func nameOf(key string) types.NamespacedName {
-	ns, name := cutKey(key)
-	return types.NamespacedName{Namespace: ns, Name: name}
 }

@@ -30,6 +30,6 @@ func TestRerunSeenWithoutItsEndReleasesTheSlot(t *testing.T) {
 	})
 	w.settle(s)
 	if !w.isAdmitted(two) {
-		t.Errorf("%s not admitted: the rerun %s still holds the only slot (%v)", two, one, s.insights["team/serial"].admitted)
+		t.Errorf("%s not admitted: the rerun %s still holds the only slot (%v)", two, one, s.insights[InsightKey{Namespace: "team", Name: "serial"}].admitted)
 	}
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/go-logr/logr"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
-	"k8s.io/client-go/util/workqueue"
 	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -29,35 +28,48 @@ const FieldOwner = "pop-scheduler"
 // statusRefresh bounds how often an Insight's status is rewritten.
 const statusRefresh = time.Second
 
-// Scheduler is the admission Runnable.
+// Options are what a Scheduler reads, writes and answers to.
+type Options struct {
+	Client            client.Client
+	Cache             cache.Cache
+	Clock             clock.WithTicker
+	OperatorNamespace string
+	Log               logr.Logger
+	// Fence, when set, is asked before each pass whether this process still leads; nil
+	// trusts the manager's leader election alone (see Fence).
+	Fence Fence
+}
+
+// Scheduler is the admission Runnable. Its exported fields are its Options, for callers
+// that build it as a literal; New also makes its state.
+//
+// Lock ownership: marks (and its own mutex) is written by the informers' goroutines and
+// read by the cycle; state, heldUntil and lastHoldRead belong to the goroutine running
+// Start (in unit tests, the one calling cycle) and need no lock.
 type Scheduler struct {
 	Client            client.Client
 	Cache             cache.Cache
 	Clock             clock.WithTicker
 	OperatorNamespace string
 	Log               logr.Logger
+	Fence             Fence
 
-	// mu guards the dirty marks, which event handlers set from the informers' goroutines.
-	// Everything else belongs to the goroutine running Start.
-	mu sync.Mutex
-	// dirtyAgendas keeps event order, so that Agendas created in one second are numbered
-	// (queue.Item.Seq) in the order the API server stored them.
-	dirtyAgendas  []types.NamespacedName
-	dirtySet      map[types.NamespacedName]bool
-	dirtyInsights map[string]bool
-	dirtyAll      bool
-	wake          chan struct{}
-	ready         chan struct{}
-	readyOnce     sync.Once
+	marks *marks
+	*state
+	// heldUntil is until when the Fence allows writes, as last read at lastHoldRead.
+	heldUntil, lastHoldRead time.Time
 
-	insights map[string]*insightState
-	agendas  map[types.NamespacedName]*agendaState
-	seqs     map[types.UID]uint64
-	nextSeq  uint64
-	// failures counts refused admissions per Agenda and says how long to wait before the
-	// next attempt; retries holds that time.
-	failures workqueue.TypedRateLimiter[types.NamespacedName]
-	retries  map[types.NamespacedName]retry
+	readyMu   sync.Mutex
+	ready     chan struct{}
+	readyOnce sync.Once
+}
+
+// New returns a Scheduler with empty state; Start rebuilds it from the cluster.
+func New(o Options) *Scheduler {
+	s := &Scheduler{Client: o.Client, Cache: o.Cache, Clock: o.Clock, OperatorNamespace: o.OperatorNamespace,
+		Log: o.Log, Fence: o.Fence}
+	s.init()
+	return s
 }
 
 // Ready is closed once the scheduler has rebuilt its queues from the cluster and made its
@@ -65,8 +77,8 @@ type Scheduler struct {
 func (s *Scheduler) Ready() <-chan struct{} { return s.readyChan() }
 
 func (s *Scheduler) readyChan() chan struct{} {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.readyMu.Lock()
+	defer s.readyMu.Unlock()
 	if s.ready == nil {
 		s.ready = make(chan struct{})
 	}
@@ -84,7 +96,9 @@ func (s *Scheduler) NeedLeaderElection() bool { return true }
 
 // Start rebuilds state from the cache, then schedules on every event until ctx ends.
 func (s *Scheduler) Start(ctx context.Context) error {
-	s.init()
+	if s.state == nil { // built as a literal
+		s.init()
+	}
 	for _, obj := range []client.Object{&popv1.Agenda{}, &popv1.Insight{}} {
 		inf, err := s.Cache.GetInformer(ctx, obj)
 		if err != nil {
@@ -100,10 +114,8 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.Log.Info("Scheduler starting: rebuilding queues from the cluster")
 	// The informers' initial lists carry no order of arrival (they come sorted by name):
 	// forget their events, and let the rebuild number Agendas oldest first, then by name.
-	s.mu.Lock()
-	s.dirtyAgendas, s.dirtySet = nil, map[types.NamespacedName]bool{}
-	s.mu.Unlock()
-	s.markAll()
+	s.marks.forgetAgendas()
+	s.marks.all()
 	ticker := s.Clock.NewTicker(statusRefresh)
 	defer ticker.Stop()
 	for {
@@ -114,7 +126,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 		case <-ctx.Done():
 			stopRetry()
 			return nil
-		case <-s.wake:
+		case <-s.marks.wake:
 		case <-ticker.C():
 		case <-retryC:
 		}
@@ -123,16 +135,8 @@ func (s *Scheduler) Start(ctx context.Context) error {
 }
 
 func (s *Scheduler) init() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.insights = map[string]*insightState{}
-	s.agendas = map[types.NamespacedName]*agendaState{}
-	s.dirtySet = map[types.NamespacedName]bool{}
-	s.dirtyInsights = map[string]bool{}
-	s.wake = make(chan struct{}, 1)
-	s.seqs = map[types.UID]uint64{}
-	s.failures = workqueue.NewTypedItemExponentialFailureRateLimiter[types.NamespacedName](admitRetryBase, admitRetryMax)
-	s.retries = map[types.NamespacedName]retry{}
+	s.marks = newMarks()
+	s.state = newState()
 }
 
 // handlerFor turns informer events into dirty marks: an Agenda event marks that Agenda,
@@ -149,9 +153,9 @@ func (s *Scheduler) handlerFor(obj client.Object) toolscache.ResourceEventHandle
 			return
 		}
 		if isAgenda {
-			s.markAgenda(client.ObjectKeyFromObject(co))
+			s.marks.agenda(client.ObjectKeyFromObject(co))
 		} else {
-			s.markInsight(co.GetNamespace() + "/" + co.GetName())
+			s.marks.insight(InsightKey{Namespace: co.GetNamespace(), Name: co.GetName()})
 		}
 	}
 	return toolscache.ResourceEventHandlerFuncs{
@@ -167,56 +171,29 @@ func (s *Scheduler) handlerFor(obj client.Object) toolscache.ResourceEventHandle
 	}
 }
 
-func (s *Scheduler) markAgenda(key types.NamespacedName) {
-	s.mu.Lock()
-	if !s.dirtySet[key] {
-		s.dirtySet[key] = true
-		s.dirtyAgendas = append(s.dirtyAgendas, key)
-	}
-	s.mu.Unlock()
-	s.signal()
-}
-
-func (s *Scheduler) markInsight(key string) {
-	s.mu.Lock()
-	s.dirtyInsights[key] = true
-	s.mu.Unlock()
-	s.signal()
-}
-
-func (s *Scheduler) markAll() {
-	s.mu.Lock()
-	s.dirtyAll = true
-	s.mu.Unlock()
-	s.signal()
-}
-
-func (s *Scheduler) signal() {
-	select {
-	case s.wake <- struct{}{}:
-	default:
-	}
-}
-
 // cycle is one scheduling pass. Its cost follows what changed: the Agendas and Insights
 // marked since the last pass, and the admissions it makes; only a full rebuild (at start)
 // reads everything.
+//  0. check the fence: a scheduler that may no longer write leaves the marks for later;
 //  1. take the dirty marks;
 //  2. reload the Insights that changed, collecting the Agendas whose match may have changed;
 //  3. re-read those and the dirty Agendas into queues and usage;
 //  4. admit queue heads while Insights have free capacity;
-//  5. refresh Insight statuses (rate-limited).
+//  5. refresh Insight statuses (rate-limited) and queue positions (bucketed).
+//
+// Every write of the pass is bounded by the fence's deadline.
 func (s *Scheduler) cycle(ctx context.Context) {
-	s.mu.Lock()
-	dirty, insights, all := s.dirtyAgendas, s.dirtyInsights, s.dirtyAll
-	s.dirtyAgendas, s.dirtySet, s.dirtyInsights, s.dirtyAll = nil, map[types.NamespacedName]bool{}, map[string]bool{}, false
-	s.mu.Unlock()
-
+	ctx, cancel, ok := s.fenced(ctx)
+	if !ok {
+		return
+	}
+	defer cancel()
+	dirty, insights, all := s.marks.take()
 	if all {
 		keys, err := s.rebuildKeys(ctx)
 		if err != nil {
 			s.Log.Error(err, "Rebuilding from the cache failed; retrying")
-			s.markAll()
+			s.marks.all()
 			return
 		}
 		dirty = appendMissing(dirty, keys) // events first: they carry the order of arrival
@@ -228,6 +205,7 @@ func (s *Scheduler) cycle(ctx context.Context) {
 	}
 	s.admitAll(ctx)
 	s.refreshStatuses(ctx)
+	s.refreshPositions(ctx)
 }
 
 // rebuildKeys reloads every Insight and returns every Agenda key, oldest first.
@@ -239,13 +217,13 @@ func (s *Scheduler) rebuildKeys(ctx context.Context) ([]types.NamespacedName, er
 }
 
 // reloadChanged reloads the Insights that changed and returns the Agendas to match again.
-func (s *Scheduler) reloadChanged(ctx context.Context, insights map[string]bool) []types.NamespacedName {
+func (s *Scheduler) reloadChanged(ctx context.Context, insights map[InsightKey]bool) []types.NamespacedName {
 	var rematch []types.NamespacedName
 	for key := range insights {
 		keys, err := s.reloadInsight(ctx, key)
 		if err != nil {
 			s.Log.Error(err, "Reading Insight failed; retrying", "insight", key)
-			s.markInsight(key)
+			s.marks.insight(key)
 			continue
 		}
 		rematch = append(rematch, keys...)

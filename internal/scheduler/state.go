@@ -8,6 +8,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/util/workqueue"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/execution"
@@ -16,10 +17,34 @@ import (
 	"github.com/pop-operator/pop/internal/queue"
 )
 
+// state is what the scheduler knows of the cluster: one queue and usage per Insight, one
+// entry per Agenda it has seen unfinished. Only the goroutine running cycles touches it.
+type state struct {
+	insights map[InsightKey]*insightState
+	agendas  map[AgendaKey]*agendaState
+	// seqs numbers Agendas in the order the scheduler first saw them (queue.Item.Seq).
+	seqs    map[types.UID]uint64
+	nextSeq uint64
+	// failures counts refused admissions per Agenda and says how long to wait before the
+	// next attempt; retries holds that time.
+	failures workqueue.TypedRateLimiter[AgendaKey]
+	retries  map[AgendaKey]retry
+}
+
+func newState() *state {
+	return &state{
+		insights: map[InsightKey]*insightState{},
+		agendas:  map[AgendaKey]*agendaState{},
+		seqs:     map[types.UID]uint64{},
+		failures: workqueue.NewTypedItemExponentialFailureRateLimiter[AgendaKey](admitRetryBase, admitRetryMax),
+		retries:  map[AgendaKey]retry{},
+	}
+}
+
 // agendaState is what the scheduler knows of one Agenda.
 type agendaState struct {
 	uid      types.UID
-	insight  string // the Insight key it is queued in or admitted by
+	insight  InsightKey // the Insight it is queued in or admitted by
 	customer string
 	admitted bool
 	// rerunID is the Agenda's observedRerunID when this scheduler admitted it: a cached
@@ -29,6 +54,8 @@ type agendaState struct {
 	admittedByMe bool
 	// unjudged is true while the Agenda controller has not yet said whether it is Accepted.
 	unjudged bool
+	// position is the queue position last written to its status (0: none).
+	position int32
 }
 
 // syncAgenda brings one Agenda's place in the queues in line with the cluster.
@@ -41,7 +68,7 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 	}
 	if err != nil {
 		s.Log.Error(err, "Reading Agenda failed", "agenda", key.String())
-		s.markAgenda(key)
+		s.marks.agenda(key)
 		return
 	}
 	st := s.agendas[key]
@@ -86,7 +113,7 @@ func (s *Scheduler) drop(key types.NamespacedName) {
 		return
 	}
 	if !st.admitted {
-		ins.queue.Remove(key.String())
+		ins.queue.Remove(itemKey(key))
 		return
 	}
 	s.release(st.insight, ins, key, st.customer)
@@ -94,7 +121,7 @@ func (s *Scheduler) drop(key types.NamespacedName) {
 
 // release frees the capacity an Agenda held; the state of a deleted Insight goes with the
 // last Agenda it admitted.
-func (s *Scheduler) release(insightKey string, ins *insightState, key types.NamespacedName, customer string) {
+func (s *Scheduler) release(insightKey InsightKey, ins *insightState, key AgendaKey, customer string) {
 	if _, held := ins.admitted[key]; !held {
 		return
 	}
@@ -106,7 +133,7 @@ func (s *Scheduler) release(insightKey string, ins *insightState, key types.Name
 		}
 		return
 	}
-	metrics.InsightAdmitted.WithLabelValues(insightKey).Set(float64(len(ins.admitted)))
+	metrics.InsightAdmitted.WithLabelValues(insightKey.String()).Set(float64(len(ins.admitted)))
 }
 
 // forget drops an Agenda that is gone or finished, with its sequence number.
@@ -120,7 +147,7 @@ func (s *Scheduler) forget(key types.NamespacedName) {
 // trackAdmitted counts an admitted Agenda against the Insight that admitted it, whether
 // that Insight exists or not: one re-created under its name must find it counted.
 func (s *Scheduler) trackAdmitted(key types.NamespacedName, ag *popv1.Agenda, st *agendaState) {
-	insightKey := ag.Status.Insight
+	insightKey := parseInsightKey(ag.Status.Insight)
 	if st != nil && st.admitted && st.insight == insightKey {
 		st.admittedByMe = false // counted when it was admitted or first seen
 		return
@@ -130,7 +157,7 @@ func (s *Scheduler) trackAdmitted(key types.NamespacedName, ag *popv1.Agenda, st
 	}
 	customer := s.customerOf(ag.Namespace)
 	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: customer, admitted: true}
-	if insightKey == "" { // admitted by no Insight the scheduler knows: nothing to count against
+	if insightKey == (InsightKey{}) { // admitted by no Insight the scheduler knows: nothing to count against
 		return
 	}
 	ins := s.usage(insightKey)
@@ -152,18 +179,22 @@ func (s *Scheduler) enqueue(ctx context.Context, key types.NamespacedName, ag *p
 		}
 		return
 	}
-	insightKey := matching.Key(ins)
+	insightKey := insightKeyOf(ins)
 	if st != nil && (st.insight != insightKey || st.admitted) {
 		s.drop(key) // moved, or admitted before and back in the queue (a rerun): its slot is free
+		st = nil
 	}
 	customer := popv1.CustomerOf(ag.Namespace, nsLabels)
-	since := queuedSince(ag)
-	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: customer}
+	position := shownPosition(ag, insightKey)
+	if st != nil && st.position != 0 {
+		position = st.position
+	}
+	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: customer, position: position}
 	s.insights[insightKey].queue.Push(queue.Item{
-		Key: key.String(), UID: string(ag.UID), Customer: customer, Priority: ag.Spec.Priority, Since: since,
+		Key: itemKey(key), UID: string(ag.UID), Customer: customer, Priority: ag.Spec.Priority, Since: queuedSince(ag),
 		Seq: s.sequence(ag.UID),
 	})
-	s.markQueued(ctx, ag, ins)
+	s.markQueued(ctx, ag, insightKey, ins)
 }
 
 // sequence numbers Agendas in the order the scheduler first saw them.

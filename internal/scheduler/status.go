@@ -25,9 +25,10 @@ func (s *Scheduler) refreshStatuses(ctx context.Context) {
 		if st.ins == nil {
 			continue
 		}
-		metrics.InsightPending.WithLabelValues(key).Set(float64(st.queue.Len()))
-		metrics.InsightAdmitted.WithLabelValues(key).Set(float64(len(st.admitted)))
-		metrics.InsightCapacity.WithLabelValues(key).Set(float64(st.ins.Spec.CapacityOrDefault()))
+		label := key.String()
+		metrics.InsightPending.WithLabelValues(label).Set(float64(st.queue.Len()))
+		metrics.InsightAdmitted.WithLabelValues(label).Set(float64(len(st.admitted)))
+		metrics.InsightCapacity.WithLabelValues(label).Set(float64(st.ins.Spec.CapacityOrDefault()))
 		if now.Sub(st.statusWritten) < statusRefresh {
 			continue
 		}
@@ -54,9 +55,8 @@ func (s *Scheduler) insightStatus(st *insightState) popv1.InsightStatus {
 	next.Pending, next.Admitted = int32(st.queue.Len()), int32(len(st.admitted))
 	next.Head = nil
 	for i, it := range st.queue.Head(headSize) {
-		ns, name := cutKey(it.Key)
 		since := metav1.NewTime(it.Since)
-		next.Head = append(next.Head, popv1.PendingAgenda{Namespace: ns, Name: name, Position: int32(i + 1), Since: &since})
+		next.Head = append(next.Head, popv1.PendingAgenda{Namespace: it.Key.Namespace, Name: it.Key.Name, Position: int32(i + 1), Since: &since})
 	}
 	next.OldestPendingSince = oldestPending(st)
 	capacity := ins.Spec.CapacityOrDefault()

@@ -38,6 +38,8 @@ type world struct {
 
 	// refuse, when set, answers an admission write in place of the API server.
 	refuse func(types.NamespacedName) error
+	// positionWrites counts the writes carrying a queue position, per Agenda.
+	positionWrites map[types.NamespacedName]int
 	// attempts counts admission writes, accepted or refused, per Agenda.
 	attempts map[types.NamespacedName]int
 	// admitted is every accepted admission, in order.
@@ -57,24 +59,24 @@ var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 func newWorld(t testing.TB) *world {
 	return &world{
 		t: t, clock: clocktesting.NewFakeClock(t0),
-		agendas:  map[types.NamespacedName]*popv1.Agenda{},
-		insights: map[types.NamespacedName]*popv1.Insight{},
-		spaces:   map[string]*corev1.Namespace{},
-		attempts: map[types.NamespacedName]int{},
-		running:  map[string]int{},
+		agendas:        map[types.NamespacedName]*popv1.Agenda{},
+		insights:       map[types.NamespacedName]*popv1.Insight{},
+		spaces:         map[string]*corev1.Namespace{},
+		attempts:       map[types.NamespacedName]int{},
+		positionWrites: map[types.NamespacedName]int{},
+		running:        map[string]int{},
 	}
 }
 
 // scheduler returns a Scheduler reading and writing this world, its queues rebuilt as
 // Start does after its cache synced.
 func (w *world) scheduler() *Scheduler {
-	s := &Scheduler{Client: worldClient{w: w}, Cache: worldCache{w: w}, Clock: w.clock,
-		OperatorNamespace: "pop-system", Log: logr.Discard()}
-	s.init()
+	s := New(Options{Client: worldClient{w: w}, Cache: worldCache{w: w}, Clock: w.clock,
+		OperatorNamespace: "pop-system", Log: logr.Discard()})
 	w.onAgenda = s.handlerFor(&popv1.Agenda{})
 	w.onInsght = s.handlerFor(&popv1.Insight{})
 	w.events = nil // a new informer lists afresh; the rebuild reads everything
-	s.markAll()
+	s.marks.all()
 	return s
 }
 
@@ -85,11 +87,11 @@ func (w *world) settle(s *Scheduler) {
 	for range 1000 {
 		w.deliver()
 		select { // what Start's loop waits on
-		case <-s.wake:
+		case <-s.marks.wake:
 		default:
 		}
 		s.cycle(context.Background())
-		if len(s.wake) == 0 && len(w.events) == 0 {
+		if len(s.marks.wake) == 0 && len(w.events) == 0 {
 			return
 		}
 	}
@@ -341,10 +343,15 @@ func (w *world) applyAgendaStatus(key types.NamespacedName, body []byte) error {
 		return apierrors.NewConflict(schema.GroupResource{Group: "pop.dev", Resource: "agendas"}, key.Name,
 			fmt.Errorf("the object has been modified"))
 	}
+	if in.Status.QueuePosition != nil {
+		w.positionWrites[key]++
+	}
 	w.setAgendaStatus(key, func(st *popv1.AgendaStatus) {
 		if in.Status.Insight != "" {
 			st.Insight = in.Status.Insight
 		}
+		// The scheduler alone owns these: an apply without them removes them.
+		st.QueuePosition, st.PositionTime, st.EstimatedAdmissionTime = in.Status.QueuePosition, in.Status.PositionTime, in.Status.EstimatedAdmissionTime
 		if admission {
 			st.AdmissionTime = in.Status.AdmissionTime
 		}
@@ -354,7 +361,7 @@ func (w *world) applyAgendaStatus(key types.NamespacedName, body []byte) error {
 	})
 	if admission {
 		w.admitted = append(w.admitted, key)
-		ins := w.insights[nameOf(in.Status.Insight)]
+		ins := w.insights[types.NamespacedName(parseInsightKey(in.Status.Insight))]
 		capacity := 0
 		if ins != nil {
 			capacity = int(ins.Spec.CapacityOrDefault())
