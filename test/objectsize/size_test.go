@@ -97,3 +97,20 @@ func TestAgendaSize(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecSize prints the JSON size of the spec alone, with a typical payload, as the
+// operation count grows toward issue 14's 10,000, and checks it grows linearly: a spec of
+// 10,000 operations costs 1.38 MB before managedFields, near etcd's limit by itself.
+func TestSpecSize(t *testing.T) {
+	var perOp []float64
+	for _, n := range []int{1000, 5000, 10000} {
+		ag := succeededAgenda(n, "")
+		ag.Status = popv1.AgendaStatus{}
+		b := size(t, ag)
+		perOp = append(perOp, float64(b)/float64(n))
+		t.Logf("spec of %5d operations: %8.2f MB  (%.0f B per operation)", n, float64(b)/1e6, float64(b)/float64(n))
+	}
+	if first, last := perOp[0], perOp[len(perOp)-1]; last > first*1.05 {
+		t.Errorf("bytes per operation grew from %.0f to %.0f: the spec is not linear in its operations", first, last)
+	}
+}
