@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/selection"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -101,6 +102,38 @@ func certOptions(o options) webhooks.CertOptions {
 	}
 }
 
+// newManager builds the manager, with the leader lock it elects on (nil without leader
+// election).
+func newManager(cfg *rest.Config, o options, scheme *runtime.Scheme) (ctrl.Manager, *leaderLock, error) {
+	mo := managerOptions(o, scheme)
+	var lock *leaderLock
+	if o.leaderElect {
+		var err error
+		if lock, err = newLeaderLock(cfg, o); err != nil {
+			return nil, nil, err
+		}
+		mo.LeaderElectionResourceLockInterface = lock.lock
+	}
+	mgr, err := ctrl.NewManager(cfg, mo)
+	if err != nil {
+		return nil, nil, fmt.Errorf("creating manager: %w", err)
+	}
+	return mgr, lock, nil
+}
+
+// setupControllers registers the controllers and the scheduler, fenced by the leader lock:
+// a deposed leader's admissions must not land after its successor's.
+func setupControllers(mgr ctrl.Manager, o options, lock *leaderLock) error {
+	parts, err := controllers.Setup(mgr, controllerOptions(o))
+	if err != nil {
+		return err
+	}
+	if lock != nil {
+		parts.Scheduler.Fence = lock.fence(mgr, o.leaseDuration)
+	}
+	return nil
+}
+
 // run builds the manager, registers the controllers that exist, and blocks until ctx ends.
 func run(ctx context.Context, o options) error {
 	log := ctrl.Log.WithName("setup")
@@ -117,12 +150,12 @@ func run(ctx context.Context, o options) error {
 	}
 	cfg.QPS, cfg.Burst = float32(o.qps), o.burst
 
-	mgr, err := ctrl.NewManager(cfg, managerOptions(o, scheme))
+	mgr, lock, err := newManager(cfg, o, scheme)
 	if err != nil {
-		return fmt.Errorf("creating manager: %w", err)
+		return err
 	}
 	if o.runControllers {
-		if err := controllers.SetupAll(mgr, controllerOptions(o)); err != nil {
+		if err := setupControllers(mgr, o, lock); err != nil {
 			return err
 		}
 	}

@@ -69,7 +69,8 @@ func (s *Scheduler) fenced(ctx context.Context) (context.Context, context.Cancel
 		return ctx, func() {}, true
 	}
 	now := s.Clock.Now()
-	if now.Sub(s.lastHoldRead) >= holdReread || !now.Before(s.heldUntil) {
+	// Read again after holdReread, or at once when a hold ran out; a failed read waits.
+	if now.Sub(s.lastHoldRead) >= holdReread || (!s.heldUntil.IsZero() && !now.Before(s.heldUntil)) {
 		until, err := s.Fence.Hold(ctx)
 		s.lastHoldRead = now
 		if err != nil {
