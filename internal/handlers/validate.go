@@ -1,5 +1,6 @@
-// Package handlers holds what POP knows about handler containers: the environment it gives
-// them and the checks a HandlerType must pass beyond its CRD schema.
+// Package handlers holds the checks a HandlerType must pass beyond its CRD schema. The
+// environment POP gives handler containers, which a HandlerType may not set, is the handler
+// contract of pkg/handler.
 package handlers
 
 import (
@@ -8,31 +9,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/pkg/handler"
 )
-
-// ReservedEnv are the variables POP sets in every handler container. The first group is
-// POP for Kubernetes' own; the second keeps handlers written for the original POP working.
-var ReservedEnv = []string{
-	"POP_PAYLOAD", "POP_AGENDA", "POP_OPERATION", "POP_NAMESPACE", "POP_CUSTOMER", "POP_ATTEMPT",
-	"POP_OUTPUT_MODE", "POP_POD_NAME",
-	"PAYLOAD", "AGENDA_ID", "OPERATION_NAME", "CUSTOMER_ID", "CID", "OPERATION_ID", "PROGRESS_ID", "LAST_PROGRESS",
-}
-
-func isReserved(name string) bool {
-	for _, r := range ReservedEnv {
-		if r == name {
-			return true
-		}
-	}
-	return false
-}
 
 // ValidateSpec returns every problem the CRD schema cannot catch, with field paths.
 func ValidateSpec(spec *popv1.HandlerTypeSpec) error {
 	var errs field.ErrorList
 	specPath := field.NewPath("spec")
 	for i, env := range spec.Env {
-		if isReserved(env.Name) {
+		if handler.IsReserved(env.Name) {
 			errs = append(errs, field.Invalid(specPath.Child("env").Index(i).Child("name"), env.Name,
 				"reserved: POP sets this variable for every handler"))
 		}

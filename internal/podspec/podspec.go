@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/pkg/handler"
 )
 
 // ContainerName is the handler container's name in every handler Pod.
@@ -156,33 +157,34 @@ func container(in Input) corev1.Container {
 	}
 }
 
-// Env is the handler contract's environment (docs/handlers.md): POP for Kubernetes' own
-// variables and the original POP's, so existing handlers run unchanged.
+// Env is the handler contract's environment (pkg/handler's contract.go, docs/handlers.md):
+// POP for Kubernetes' own variables and the original POP's, so existing handlers run
+// unchanged.
 func Env(in Input) []corev1.EnvVar {
 	payload := string(in.Payload)
 	attempt := strconv.Itoa(int(in.Attempt))
 	env := []corev1.EnvVar{
-		{Name: "POP_PAYLOAD", Value: payload},
-		{Name: "POP_AGENDA", Value: in.Agenda.Name},
-		{Name: "POP_OPERATION", Value: in.Operation.Name},
-		{Name: "POP_NAMESPACE", Value: in.Agenda.Namespace},
-		{Name: "POP_CUSTOMER", Value: in.Customer},
-		{Name: "POP_ATTEMPT", Value: attempt},
-		{Name: "POP_OUTPUT_MODE", Value: string(outputMode(in.Handler))},
-		{Name: "POP_POD_NAME", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
-		{Name: "PAYLOAD", Value: payload},
-		{Name: "AGENDA_ID", Value: in.Agenda.Name},
-		{Name: "OPERATION_NAME", Value: in.Operation.Name},
-		{Name: "CUSTOMER_ID", Value: in.Customer},
-		{Name: "CID", Value: string(in.Agenda.UID)},
+		{Name: handler.EnvPayload, Value: payload},
+		{Name: handler.EnvAgenda, Value: in.Agenda.Name},
+		{Name: handler.EnvOperation, Value: in.Operation.Name},
+		{Name: handler.EnvNamespace, Value: in.Agenda.Namespace},
+		{Name: handler.EnvCustomer, Value: in.Customer},
+		{Name: handler.EnvAttempt, Value: attempt},
+		{Name: handler.EnvOutputMode, Value: string(outputMode(in.Handler))},
+		{Name: handler.EnvPodName, ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}},
+		{Name: handler.EnvPOPPayload, Value: payload},
+		{Name: handler.EnvPOPAgendaID, Value: in.Agenda.Name},
+		{Name: handler.EnvPOPOperationName, Value: in.Operation.Name},
+		{Name: handler.EnvPOPCustomerID, Value: in.Customer},
+		{Name: handler.EnvPOPCID, Value: string(in.Agenda.UID)},
 		// The original POP's operation id and progress record id. Here the Agenda is its own
 		// progress record, so its UID; an operation is identified by it and its name.
-		{Name: "OPERATION_ID", Value: string(in.Agenda.UID) + "/" + in.Operation.Name},
-		{Name: "PROGRESS_ID", Value: string(in.Agenda.UID)},
+		{Name: handler.EnvPOPOperationID, Value: string(in.Agenda.UID) + "/" + in.Operation.Name},
+		{Name: handler.EnvPOPProgressID, Value: string(in.Agenda.UID)},
 	}
-	if last := in.LastProgress; last != "" && len(last) <= maxEnvValue("LAST_PROGRESS") {
+	if last := in.LastProgress; last != "" && len(last) <= maxEnvValue(handler.EnvPOPLastProgress) {
 		// Set only when there is one, as the original did.
-		env = append(env, corev1.EnvVar{Name: "LAST_PROGRESS", Value: last})
+		env = append(env, corev1.EnvVar{Name: handler.EnvPOPLastProgress, Value: last})
 	}
 	return env
 }

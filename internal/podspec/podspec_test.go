@@ -1,19 +1,16 @@
 package podspec
 
 import (
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/handlers"
 )
 
 func agenda(name, uid string) *popv1.Agenda {
@@ -120,22 +117,5 @@ func TestEnvFollowsTheOriginalContract(t *testing.T) {
 	in.LastProgress = `{"p":"` + strings.Repeat("x", 131072) + `"}`
 	if _, ok := envOf(Env(in))["LAST_PROGRESS"]; ok {
 		t.Error("LAST_PROGRESS longer than Linux allows one variable: the handler could not start")
-	}
-}
-
-// TestReservedEnvIsWhatThePodGets: the names a HandlerType may not set are exactly those POP
-// sets, so that adding a variable to the contract reserves it.
-func TestReservedEnvIsWhatThePodGets(t *testing.T) {
-	in := contractInput()
-	in.LastProgress = "{}"
-	var set []string
-	for _, v := range Env(in) {
-		set = append(set, v.Name)
-	}
-	sort.Strings(set)
-	reserved := append([]string(nil), handlers.ReservedEnv...)
-	sort.Strings(reserved)
-	if diff := cmp.Diff(reserved, set); diff != "" {
-		t.Errorf("handlers.ReservedEnv (-) against the variables the Pod gets (+):\n%s", diff)
 	}
 }

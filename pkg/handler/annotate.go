@@ -31,7 +31,7 @@ func newAnnotationReporter(getenv func(string) string) reporter {
 	}
 	return &annotationReporter{
 		host: "https://" + host + ":" + getenv("KUBERNETES_SERVICE_PORT"),
-		pod:  getenv("POP_POD_NAME"), namespace: getenv("POP_NAMESPACE"),
+		pod:  getenv(EnvPodName), namespace: getenv(EnvNamespace),
 	}
 }
 

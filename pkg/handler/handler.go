@@ -56,11 +56,11 @@ func Main(fn Func) {
 // terminationLog is the file the output goes to.
 func Run(ctx context.Context, fn Func, getenv func(string) string, terminationLog string, log io.Writer) int {
 	c := &Context{
-		Context: ctx, Agenda: getenv("POP_AGENDA"), Operation: getenv("POP_OPERATION"),
-		Namespace: getenv("POP_NAMESPACE"), Customer: getenv("POP_CUSTOMER"), Attempt: getenv("POP_ATTEMPT"),
+		Context: ctx, Agenda: getenv(EnvAgenda), Operation: getenv(EnvOperation),
+		Namespace: getenv(EnvNamespace), Customer: getenv(EnvCustomer), Attempt: getenv(EnvAttempt),
 		Log: log,
 	}
-	if getenv("POP_OUTPUT_MODE") == "Annotation" {
+	if getenv(EnvOutputMode) == OutputAnnotation {
 		c.reporter = newAnnotationReporter(getenv)
 	}
 	out, err := fn(c, payload(getenv))
@@ -93,9 +93,9 @@ func writeOutput(c *Context, raw []byte, terminationLog string) error {
 
 // payload prefers POP_PAYLOAD and falls back to the original POP's PAYLOAD.
 func payload(getenv func(string) string) json.RawMessage {
-	p := getenv("POP_PAYLOAD")
+	p := getenv(EnvPayload)
 	if p == "" {
-		p = getenv("PAYLOAD")
+		p = getenv(EnvPOPPayload)
 	}
 	if p == "" {
 		p = "null"
