@@ -6,9 +6,7 @@ import (
 	"sync"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
@@ -43,6 +41,10 @@ type AgendaReconciler struct {
 	// API server instead of being acted on and refused as stale. Keyed by name, not UID, so
 	// that the entry can be dropped when a reconcile finds the Agenda gone.
 	written sync.Map
+	// cleaned maps an Agenda's key to the end whose Pods were cleaned up (finishedAt), so
+	// that the reconciles that follow, whose Pod cache may not show the deletions yet, do not
+	// ask for them again.
+	cleaned sync.Map
 }
 
 // writtenVersion is the resourceVersion a status write produced, for the Agenda of that UID
@@ -60,14 +62,13 @@ type writtenVersion struct {
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Reconcile moves one Agenda forward. Steps:
-//  1. an Agenda being deleted (a finalizer holds it) before it finished is stopped;
+//  1. a finished Agenda being deleted (a finalizer holds it) is left to the finalizer's owner;
 //  2. a finished Agenda past its TTL is deleted;
-//  3. a cancelled Agenda not admitted ends, valid or not, and stays as it ended;
-//  4. the spec is validated and its HandlerTypes found (Accepted);
-//  5. a requested rerun of a finished Agenda resets it and sends it back to its queue;
-//  6. an Agenda not admitted waits for the scheduler;
-//  7. an admitted one is planned from its Pods, and the plan carried out: Pods deleted and
-//     created first, then one status write.
+//  3. the world the planner needs is read (observe);
+//  4. the planner decides everything, the status included (execution.Decide);
+//  5. the plan is carried out: Pods deleted, then created, refusals fed back to the planner;
+//  6. the status is written, once (writeStatus), and only then Events and metrics recorded;
+//  7. a finished Agenda's Pods are cleaned up, and the next look is scheduled.
 func (r *AgendaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	// One key for the Agenda in every component's logs: "agenda": "namespace/name".
 	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("agenda", req.String()))
@@ -78,72 +79,39 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 	var ag popv1.Agenda
 	if err := r.get(ctx, req.NamespacedName, &ag); err != nil {
 		if apierrors.IsNotFound(err) {
-			r.graphs.forget(req.NamespacedName)
-			r.written.Delete(req.NamespacedName)
+			r.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	if !ag.DeletionTimestamp.IsZero() {
-		return r.stopDeleted(ctx, &ag)
+	if deleting := !ag.DeletionTimestamp.IsZero(); deleting && popv1.IsFinished(&ag) {
+		return ctrl.Result{}, nil
+	} else if deleting {
+		logf.FromContext(ctx).Info("Stopping Agenda: it is being deleted")
 	}
 	if expired, wait := r.ttlExpired(&ag); expired {
 		return ctrl.Result{}, r.deleteExpired(ctx, &ag)
 	} else if wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
 	}
-	admitted := meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted)
-	if !admitted {
-		if ended, err := r.endBeforeAdmission(ctx, &ag); ended || err != nil {
-			return ctrl.Result{}, err
-		}
-	}
-	accepted, err := r.accept(ctx, &ag)
-	if err != nil || accepted == nil {
-		return ctrl.Result{}, err
-	}
-	if execution.RerunPending(&ag) && execution.IsFinished(&ag) {
-		return ctrl.Result{}, r.rerun(ctx, &ag, accepted)
-	}
-	if !admitted {
-		return ctrl.Result{}, r.writeStatus(ctx, &ag, r.waitingStatus(&ag))
-	}
-	return r.run(ctx, &ag, accepted)
-}
-
-// endBeforeAdmission ends a cancelled Agenda the scheduler has not admitted, valid or not,
-// and reports whether the Agenda ended before admission (now or earlier): such an Agenda
-// is left as it ended, since validating it or calling it queued again would rewrite its
-// final phase. A finished Agenda with a rerun pending goes on to be rerun.
-func (r *AgendaReconciler) endBeforeAdmission(ctx context.Context, ag *popv1.Agenda) (bool, error) {
-	if execution.IsFinished(ag) {
-		return !execution.RerunPending(ag), nil
-	}
-	if !ag.Spec.Cancel {
-		return false, nil
-	}
-	return true, r.writeStatus(ctx, ag, execution.CancelPending(ag, r.now()))
-}
-
-// stopDeleted ends an Agenda deleted before it finished, which a finalizer (the AWS
-// bridge's) keeps for a while: its Pods are stopped and its status says it ended, which is
-// what releases its Insight's capacity (the scheduler counts from status). The finalizer's
-// owner does the rest; the Pods' owner reference removes what remains.
-func (r *AgendaReconciler) stopDeleted(ctx context.Context, ag *popv1.Agenda) (ctrl.Result, error) {
-	if execution.IsFinished(ag) {
-		return ctrl.Result{}, nil
-	}
-	logf.FromContext(ctx).Info("Stopping Agenda: it is being deleted")
-	g, errs := r.graphs.build(ag)
-	if !meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) || len(errs) > 0 {
-		st := execution.EndWithoutRunning(ag, popv1.ReasonDeleted, "the Agenda is being deleted", r.now())
-		return ctrl.Result{}, r.writeStatus(ctx, ag, st)
-	}
-	handlers, unavailable, err := r.findHandlers(ctx, ag)
+	obs, err := r.observe(ctx, &ag)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	// The planner stops every operation of an Agenda being deleted and deletes its Pods.
-	return r.run(ctx, ag, &acceptance{graph: g, handlers: handlers, unavailable: unavailable})
+	plan, err := r.carryOut(ctx, obs, execution.Decide(obs))
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if err := r.writeStatus(ctx, &ag, plan.Status); err != nil {
+		return ctrl.Result{}, err
+	}
+	return r.afterWrite(ctx, &ag, obs.Pods, plan.RequeueAfter)
+}
+
+// forget drops what the controller remembers of an Agenda that is gone.
+func (r *AgendaReconciler) forget(key types.NamespacedName) {
+	r.graphs.forget(key)
+	r.written.Delete(key)
+	r.cleaned.Delete(key)
 }
 
 // get reads an Agenda from the cache, or from the API server when the cached copy is not
@@ -183,28 +151,8 @@ func (r *AgendaReconciler) deleteExpired(ctx context.Context, ag *popv1.Agenda) 
 	return err
 }
 
-// waitingStatus is the status of an accepted Agenda the scheduler has not admitted yet.
-func (r *AgendaReconciler) waitingStatus(ag *popv1.Agenda) popv1.AgendaStatus {
-	st := *ag.Status.DeepCopy()
-	st.Phase = popv1.PhasePending
-	if meta.IsStatusConditionTrue(st.Conditions, popv1.AgendaQueued) {
-		st.Phase = popv1.PhaseQueued
-	}
-	st.ObservedGeneration = ag.Generation
-	return st
-}
-
-func (r *AgendaReconciler) rerun(ctx context.Context, ag *popv1.Agenda, acc *acceptance) error {
-	logf.FromContext(ctx).Info("Rerunning Agenda", "rerun", ag.Spec.Rerun.ID)
-	if err := r.writeStatus(ctx, ag, execution.Rerun(ag, acc.graph)); err != nil {
-		return err
-	}
-	r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonRerunRequested, "Rerun",
-		"Rerun %q (%s): back to the queue", ag.Spec.Rerun.ID, ag.Spec.Rerun.Mode)
-	return nil
-}
-
-// writeStatus patches status when it changed. The optimistic lock makes a write based on
+// writeStatus is the one place an Agenda's status is written: a patch when it changed. The
+// optimistic lock makes a write based on
 // a stale read fail (and the reconcile retry) instead of overwriting the scheduler's
 // Admitted condition or a newer outcome. Events and metrics follow only a stored write: a
 // refused one is computed again by the retry, which would count the same change twice.

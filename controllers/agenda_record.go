@@ -13,10 +13,11 @@ import (
 )
 
 // recordTransitions describes a stored status change from ag's status to next: Events for
-// the Agenda's phases and failed attempts, operation starts and ends counted per
-// HandlerType, the Agenda's end counted by result, and each operation's change of state
-// logged with the agenda, insight, operation and attempt keys (JSON in production). It runs
-// after the write only, whatever path wrote it (a run, a cancel before admission, a deletion).
+// what a user must act on or wait for no longer (an invalid spec, a failed attempt, a rerun,
+// the Agenda's end), operation starts and ends counted per HandlerType, the Agenda's end
+// counted by result, and each operation's change of state logged with the agenda, insight,
+// operation and attempt keys (JSON in production). It runs after the one status write of a
+// reconcile, and only when that write was stored.
 func (r *AgendaReconciler) recordTransitions(ctx context.Context, ag *popv1.Agenda, next *popv1.AgendaStatus) {
 	log := logf.FromContext(ctx).WithValues("insight", next.Insight)
 	typeOf := make(map[string]string, len(ag.Spec.Operations))
@@ -29,6 +30,11 @@ func (r *AgendaReconciler) recordTransitions(ctx context.Context, ag *popv1.Agen
 	}
 	for _, o := range next.Operations {
 		r.recordOperation(ag, log.WithValues("operation", o.Name), typeOf[o.Name], prev[o.Name], o)
+	}
+	if next.ObservedRerunID != ag.Status.ObservedRerunID && ag.Spec.Rerun != nil {
+		log.Info("Rerunning Agenda", "rerun", next.ObservedRerunID)
+		r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonRerunRequested, "Rerun",
+			"Rerun %q (%s): back to the queue", ag.Spec.Rerun.ID, ag.Spec.Rerun.Mode)
 	}
 	if ag.Status.Phase != next.Phase {
 		log.Info("Agenda changed phase", "from", ag.Status.Phase, "phase", next.Phase)
@@ -53,14 +59,14 @@ func (r *AgendaReconciler) recordOperation(ag *popv1.Agenda, log logr.Logger, ha
 	}
 }
 
-// recordPhase records the Agenda's move to a phase: an Event, and for an end the count of
-// finished Agendas by Insight and result.
+// recordPhase records the Agenda's move to a phase: for an invalid spec a Warning, for an end
+// an Event and the count of finished Agendas by Insight and result. Pending, Queued and
+// Running get no Event: status and its conditions show them, and an Event per step would
+// cost API writes for every Agenda that goes as expected.
 func (r *AgendaReconciler) recordPhase(ag *popv1.Agenda, next *popv1.AgendaStatus) {
 	switch next.Phase {
 	case popv1.PhaseInvalid:
 		r.Recorder.Eventf(ag, nil, corev1.EventTypeWarning, popv1.ReasonInvalidSpec, "Validate", "Agenda is invalid; see its Accepted condition")
-	case popv1.PhasePending, popv1.PhaseQueued, popv1.PhaseRunning:
-		r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, string(next.Phase), "Progress", "Agenda is %s", strings.ToLower(string(next.Phase)))
 	case popv1.PhaseSucceeded:
 		metrics.AgendasFinished.WithLabelValues(next.Insight, "succeeded").Inc()
 		r.Recorder.Eventf(ag, nil, corev1.EventTypeNormal, popv1.ReasonAllOperationsSucceed, "Finish", "All %d operations succeeded", len(next.Operations))

@@ -21,91 +21,49 @@ import (
 	"github.com/pop-operator/pop/internal/podspec"
 )
 
-// run plans an admitted Agenda from its Pods and carries the plan out.
-func (r *AgendaReconciler) run(ctx context.Context, ag *popv1.Agenda, acc *acceptance) (ctrl.Result, error) {
-	pods, err := r.ownedPods(ctx, ag)
-	if err != nil {
-		return ctrl.Result{}, err
+// carryOut deletes the Pods the plan stops and creates those it starts; the launches the
+// API server refused go back to the planner, which returns the status to write.
+func (r *AgendaReconciler) carryOut(ctx context.Context, obs execution.Observed, plan execution.Plan) (execution.Plan, error) {
+	if err := r.deletePods(ctx, obs.Agenda.Namespace, plan.Delete); err != nil {
+		return plan, err
 	}
-	customer, err := r.customerOf(ctx, ag.Namespace)
-	if err != nil {
-		return ctrl.Result{}, err
+	if len(plan.Launch) == 0 {
+		return plan, nil
 	}
-	obs := execution.Observed{
-		Agenda: ag, Graph: acc.graph, Handlers: acc.handlers, Pods: pods, Customer: customer, Now: r.now(),
-		Unavailable: acc.unavailable, LaunchWait: r.LaunchWait,
-	}
-	plan := execution.Decide(obs)
-	if err := r.deletePods(ctx, ag.Namespace, plan.Delete); err != nil {
-		return ctrl.Result{}, err
-	}
-	execution.Refuse(obs, &plan, r.launch(ctx, ag, acc, plan.Launch, customer))
-	acc.setAccepted(&plan.Status, ag.Generation)
-	plan.Status.ObservedGeneration = ag.Generation
-	if err := r.writeStatus(ctx, ag, plan.Status); err != nil {
-		return ctrl.Result{}, err
-	}
-	// Only once the final status is stored: a Pod deleted earlier would look, to a
-	// reconcile reading the old status, like an attempt lost mid-run.
-	if execution.IsFinished(ag) && needsCleanup(ag.Spec.PodCleanup, pods) {
+	return execution.Refuse(obs, plan, r.launch(ctx, obs, plan.Launch)), nil
+}
+
+// afterWrite cleans up a finished Agenda's Pods and says when to look again. The cleanup
+// waits for the final status to be stored: a Pod deleted earlier would look, to a reconcile
+// reading the old status, like an attempt lost mid-run.
+func (r *AgendaReconciler) afterWrite(ctx context.Context, ag *popv1.Agenda, pods map[string]*corev1.Pod,
+	requeue time.Duration) (ctrl.Result, error) {
+	if popv1.IsFinished(ag) && !r.cleanedUp(ag) && needsCleanup(ag.Spec.PodCleanup, pods) {
 		if err := r.cleanupPods(ctx, ag, pods); err != nil {
 			return ctrl.Result{}, err
 		}
+		r.cleaned.Store(client.ObjectKeyFromObject(ag), finishedAt{uid: ag.UID, at: ag.Status.CompletionTime.Time})
 	}
 	if at, ok := execution.TTLExpiry(ag); ok {
 		return ctrl.Result{RequeueAfter: max(at.Sub(r.now()), time.Millisecond)}, nil
 	}
-	return ctrl.Result{RequeueAfter: plan.RequeueAfter}, nil
+	return ctrl.Result{RequeueAfter: requeue}, nil
 }
 
-// ownedPods returns the Agenda's Pods by name. A Pod the status names but the cache lacks
-// is read from the API server: it may simply be too new for the cache, and only a Pod
-// that is really gone may count as a failed attempt.
-func (r *AgendaReconciler) ownedPods(ctx context.Context, ag *popv1.Agenda) (map[string]*corev1.Pod, error) {
-	var list corev1.PodList
-	err := r.Client.List(ctx, &list, client.InNamespace(ag.Namespace),
-		client.MatchingLabels{popv1.AgendaLabel: podspec.LabelValue(ag.Name)})
-	if err != nil {
-		return nil, err
-	}
-	pods := map[string]*corev1.Pod{}
-	for i := range list.Items {
-		if ownedBy(&list.Items[i], ag) {
-			pods[list.Items[i].Name] = &list.Items[i]
-		}
-	}
-	for _, op := range ag.Status.Operations {
-		if op.State != popv1.OperationExecuting || op.Pod == "" || pods[op.Pod] != nil {
-			continue
-		}
-		var pod corev1.Pod
-		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ag.Namespace, Name: op.Pod}, &pod)
-		if err == nil && ownedBy(&pod, ag) {
-			pods[pod.Name] = &pod
-		} else if err != nil && !apierrors.IsNotFound(err) {
-			return nil, err
-		}
-	}
-	return pods, nil
+// finishedAt identifies one end of an Agenda: a rerun ends it again, later.
+type finishedAt struct {
+	uid types.UID
+	at  time.Time
 }
 
-func ownedBy(pod *corev1.Pod, ag *popv1.Agenda) bool {
-	for _, ref := range pod.OwnerReferences {
-		if ref.UID == ag.UID {
-			return true
-		}
+// cleanedUp says whether this end's Pods were cleaned up already.
+func (r *AgendaReconciler) cleanedUp(ag *popv1.Agenda) bool {
+	v, ok := r.cleaned.Load(client.ObjectKeyFromObject(ag))
+	if !ok || ag.Status.CompletionTime == nil {
+		return false
 	}
-	return false
-}
-
-// customerOf reads the customer id from the namespace's label: customers cannot edit
-// namespaces, so it cannot be forged from an Agenda.
-func (r *AgendaReconciler) customerOf(ctx context.Context, namespace string) (string, error) {
-	var ns corev1.Namespace
-	if err := r.Client.Get(ctx, types.NamespacedName{Name: namespace}, &ns); err != nil {
-		return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
-	}
-	return popv1.CustomerOf(namespace, ns.Labels), nil
+	f := v.(finishedAt)
+	return f.uid == ag.UID && f.at.Equal(ag.Status.CompletionTime.Time)
 }
 
 func (r *AgendaReconciler) deletePods(ctx context.Context, namespace string, names []string) error {
@@ -122,8 +80,8 @@ func (r *AgendaReconciler) deletePods(ctx context.Context, namespace string, nam
 // launch creates the Pods of the attempts the plan starts and returns those the API server
 // refused (execution.Refuse says what becomes of them). A Pod that already exists is the same
 // attempt (names are deterministic), created by an earlier pass.
-func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *acceptance, launches []execution.Launch,
-	customer string) []execution.Refusal {
+func (r *AgendaReconciler) launch(ctx context.Context, obs execution.Observed, launches []execution.Launch) []execution.Refusal {
+	ag := obs.Agenda
 	priorityClass, err := r.priorityClassOf(ctx, ag)
 	var refusals []execution.Refusal
 	for _, l := range launches {
@@ -133,8 +91,8 @@ func (r *AgendaReconciler) launch(ctx context.Context, ag *popv1.Agenda, acc *ac
 		}
 		op := &ag.Spec.Operations[l.Index]
 		pod := podspec.Build(podspec.Input{
-			Agenda: ag, Operation: op, Handler: acc.handlers[op.Type], Attempt: l.Attempt,
-			Payload: l.Payload, Customer: customer, PriorityClassName: priorityClass, LastProgress: l.LastProgress,
+			Agenda: ag, Operation: op, Handler: obs.Handlers[op.Type], Attempt: l.Attempt,
+			Payload: l.Payload, Customer: obs.Customer, PriorityClassName: priorityClass, LastProgress: l.LastProgress,
 		})
 		err := r.Client.Create(ctx, pod, client.FieldOwner(AgendaFieldOwner))
 		if apierrors.IsAlreadyExists(err) {

@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/execution"
 )
 
 // SetupWithManager registers the controller: Agendas, the Pods they own, and the
@@ -43,7 +42,7 @@ func (r *AgendaReconciler) agendasUsing(ctx context.Context, obj client.Object) 
 	var reqs []reconcile.Request
 	for i := range list.Items {
 		ag := &list.Items[i]
-		if execution.IsFinished(ag) {
+		if popv1.IsFinished(ag) {
 			continue
 		}
 		for _, op := range ag.Spec.Operations {

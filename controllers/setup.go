@@ -1,4 +1,5 @@
-// Package controllers holds one reconciler per POP kind.
+// Package controllers holds the reconcilers of Agendas and HandlerTypes. Insights have none:
+// the scheduler (internal/scheduler) keeps their status.
 package controllers
 
 import (

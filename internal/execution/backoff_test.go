@@ -31,7 +31,7 @@ func stored(t *testing.T, ag *popv1.Agenda) *popv1.Agenda {
 // measured 1.1 s in envtest).
 func TestRetryWaitsItsWholeBackoffOnceStored(t *testing.T) {
 	h := popv1.HandlerTypeSpec{Retries: &popv1.RetrySpec{Limit: 1, Backoff: &popv1.BackoffSpec{Initial: dur(time.Second)}}}
-	ag := withOps(chain(), executing("a", 1))
+	ag := withOps(chain(), executing("a"))
 	obs := observe(t, ag, h, pod("ag-a-1", t0, corev1.PodFailed, "boom", 1))
 	obs.Now = t0.Add(600 * time.Millisecond) // the failure is seen mid-second
 	plan := Decide(obs)

@@ -132,11 +132,3 @@ func (src *sources) raw(source string) ([]byte, bool) {
 	}
 	return []byte(src.ops[j].Output), true
 }
-
-func isFinalOp(s popv1.OperationState) bool {
-	switch s {
-	case popv1.OperationSucceeded, popv1.OperationFailed, popv1.OperationSkipped, popv1.OperationCancelled:
-		return true
-	}
-	return false
-}

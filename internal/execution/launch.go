@@ -31,15 +31,16 @@ type Refusal struct {
 	Permanent bool
 }
 
-// Refuse takes back the launches whose Pods the API server refused and brings the plan's
-// status and requeue time up to date. A permanent refusal fails the attempt (the retry
-// policy applies). Any other puts the operation back to wait and tries again with backoff
-// until the launch wait ends, which fails the attempt.
-func Refuse(obs Observed, plan *Plan, refusals []Refusal) {
+// Refuse feeds back into a plan the launches whose Pods the API server refused, and returns
+// the plan with its status and requeue time brought up to date. A permanent refusal fails
+// the attempt (the retry policy applies). Any other puts the operation back to wait and
+// tries again with backoff until the launch wait ends, which fails the attempt.
+func Refuse(obs Observed, plan Plan, refusals []Refusal) Plan {
 	if len(refusals) == 0 {
-		return
+		return plan
 	}
-	p := &planner{obs: obs, ops: plan.Status.Operations, plan: *plan}
+	plan.Status = *plan.Status.DeepCopy()
+	p := &planner{obs: obs, ops: plan.Status.Operations, plan: plan}
 	if plan.RequeueAfter > 0 {
 		p.recheck = obs.Now.Add(plan.RequeueAfter)
 	}
@@ -49,7 +50,9 @@ func Refuse(obs Observed, plan *Plan, refusals []Refusal) {
 	p.skipAfterFailures()
 	// Recomputed by finish from the attempts whose Pods exist.
 	p.plan.Status.StartTime = obs.Agenda.Status.StartTime
-	*plan = p.finish(false)
+	out := p.finish()
+	finalize(&out.Status, obs.Agenda)
+	return out
 }
 
 func (p *planner) refused(r Refusal) {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 
@@ -28,7 +27,7 @@ func withoutGone(obs Observed) Observed {
 }
 
 func TestDecideHoldsOnlyLaunchesOfAnUnavailableType(t *testing.T) {
-	ag := withOps(twoTypes(), executing("a", 1))
+	ag := withOps(twoTypes(), executing("a"))
 	plan := Decide(withoutGone(observe(t, ag, popv1.HandlerTypeSpec{}, pod("ag-a-1", t0, corev1.PodSucceeded, "7", 0))))
 
 	if diff := cmp.Diff(map[string]popv1.OperationState{"a": "Succeeded", "b": "Waiting", "c": "Waiting"}, states(plan.Status)); diff != "" {
@@ -72,7 +71,7 @@ func TestDecideFailsAnOperationHeldPastTheLaunchWait(t *testing.T) {
 }
 
 func TestDecideJudgesAPodOfADeletedHandlerTypeByWhatThePodCarries(t *testing.T) {
-	ag := withOps(twoTypes(), executing("a", 1))
+	ag := withOps(twoTypes(), executing("a"))
 	p := pod("ag-a-1", t0, corev1.PodSucceeded, "", 0)
 	p.Spec.Containers = []corev1.Container{{Name: "handler", Env: []corev1.EnvVar{{Name: "POP_OUTPUT_MODE", Value: "Annotation"}}}}
 	p.Annotations = map[string]string{popv1.ReportPayloadAnnotation: `{"from":"annotation"}`}
@@ -87,7 +86,7 @@ func TestDecideJudgesAPodOfADeletedHandlerTypeByWhatThePodCarries(t *testing.T) 
 }
 
 func TestDecideTimesOutAPodOfADeletedHandlerTypeByItsDeadline(t *testing.T) {
-	ag := withOps(twoTypes(), executing("a", 1))
+	ag := withOps(twoTypes(), executing("a"))
 	p := pod("ag-a-1", t0.Add(-time.Minute), corev1.PodRunning, "", 0)
 	p.Spec.ActiveDeadlineSeconds = ptr.To[int64](30)
 	obs := observe(t, ag, popv1.HandlerTypeSpec{}, p)
@@ -99,23 +98,6 @@ func TestDecideTimesOutAPodOfADeletedHandlerTypeByItsDeadline(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"ag-a-1"}, plan.Delete); diff != "" {
 		t.Errorf("deleted (-want +got):\n%s", diff)
-	}
-}
-
-func TestDecideStopsAnAgendaBeingDeleted(t *testing.T) {
-	ag := withOps(chain(), executing("a", 1))
-	ag.DeletionTimestamp = &metav1.Time{Time: t0}
-	plan := Decide(observe(t, ag, popv1.HandlerTypeSpec{}, pod("ag-a-1", t0, corev1.PodRunning, "", 0)))
-
-	if diff := cmp.Diff([]string{"ag-a-1"}, plan.Delete); diff != "" {
-		t.Errorf("deleted (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(map[string]popv1.OperationState{"a": "Cancelled", "b": "Cancelled", "c": "Cancelled"}, states(plan.Status)); diff != "" {
-		t.Errorf("states (-want +got):\n%s", diff)
-	}
-	c := meta.FindStatusCondition(plan.Status.Conditions, popv1.AgendaFailed)
-	if c == nil || c.Status != metav1.ConditionTrue || c.Reason != popv1.ReasonDeleted || !plan.Finished || len(plan.Launch) != 0 {
-		t.Errorf("Failed condition %+v, finished %v, launches %v", c, plan.Finished, plan.Launch)
 	}
 }
 
@@ -176,7 +158,7 @@ func TestRefuse(t *testing.T) {
 			if len(plan.Launch) != 2 || plan.Launch[0].Index != 0 {
 				t.Fatalf("launches %+v", plan.Launch)
 			}
-			Refuse(obs, &plan, []Refusal{tc.refusal})
+			plan = Refuse(obs, plan, []Refusal{tc.refusal})
 
 			got := opStatus(plan.Status, "a")
 			if diff := cmp.Diff(tc.want, got); diff != "" {

@@ -39,7 +39,7 @@ func TestOptionalReferenceToAFailedOperation(t *testing.T) {
 	}
 	for policy, tc := range tests {
 		t.Run(string(policy), func(t *testing.T) {
-			ag := withOps(optionalAgenda(policy), executing("a", 1))
+			ag := withOps(optionalAgenda(policy), executing("a"))
 			plan := Decide(observe(t, ag, popv1.HandlerTypeSpec{}, pod("ag-a-1", t0, corev1.PodFailed, "boom", 1)))
 			if diff := cmp.Diff(tc.states, states(plan.Status)); diff != "" {
 				t.Errorf("states (-want +got):\n%s", diff)
@@ -54,7 +54,7 @@ func TestOptionalReferenceToAFailedOperation(t *testing.T) {
 // TestOptionalReferenceWaitsForItsOperation: while the operation it reads optionally runs,
 // the reader waits: optional means "null if it produced nothing", not "do not wait".
 func TestOptionalReferenceWaitsForItsOperation(t *testing.T) {
-	ag := withOps(optionalAgenda(popv1.ContinueIndependent), executing("a", 1))
+	ag := withOps(optionalAgenda(popv1.ContinueIndependent), executing("a"))
 	plan := Decide(observe(t, ag, popv1.HandlerTypeSpec{}, pod("ag-a-1", t0, corev1.PodRunning, "", 0)))
 	if len(plan.Launch) != 0 {
 		t.Errorf("launched %+v while a runs", plan.Launch)

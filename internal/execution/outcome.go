@@ -12,6 +12,7 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/podspec"
+	"github.com/pop-operator/pop/pkg/handler"
 )
 
 // DefaultMaxOutputBytes bounds an operation's stored output when the HandlerType does not.
@@ -239,7 +240,7 @@ func handlerOf(pod *corev1.Pod) *popv1.HandlerTypeSpec {
 	h := &popv1.HandlerTypeSpec{Outputs: &popv1.OutputSpec{Mode: popv1.OutputTerminationMessage, MaxBytes: maxOutputBytes}}
 	for _, c := range pod.Spec.Containers {
 		for _, e := range c.Env {
-			if c.Name == podspec.ContainerName && e.Name == "POP_OUTPUT_MODE" && e.Value != "" {
+			if c.Name == podspec.ContainerName && e.Name == handler.EnvOutputMode && e.Value != "" {
 				h.Outputs.Mode = popv1.OutputMode(e.Value)
 			}
 		}

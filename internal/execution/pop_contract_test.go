@@ -50,7 +50,7 @@ func TestPOPHandlerReportingFailureFailsTheAttempt(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			ag := withOps(chain(), executing("a", 1))
+			ag := withOps(chain(), executing("a"))
 			plan := Decide(observe(t, ag, annotationHandler, reported("ag-a-1", tc.progress)))
 			a := opStatus(plan.Status, "a")
 			if a.State != tc.wantState || a.Message != tc.wantMessage {

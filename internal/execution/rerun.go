@@ -10,16 +10,14 @@ import (
 	"github.com/pop-operator/pop/internal/dag"
 )
 
-// RerunPending reports whether spec.rerun asks for a rerun not yet acted on.
-func RerunPending(ag *popv1.Agenda) bool {
-	return ag.Spec.Rerun != nil && ag.Spec.Rerun.ID != ag.Status.ObservedRerunID
-}
-
-// Rerun resets a finished Agenda's operations as spec.rerun asks — all, the named ones and
+// rerun resets a finished Agenda's operations as spec.rerun asks — all, the named ones and
 // their dependents, or those that did not succeed — and sends the Agenda back to its queue
-// (Admitted=False). Attempt numbers keep counting so that new Pods never reuse old names.
-func Rerun(ag *popv1.Agenda, g *dag.Graph) popv1.AgendaStatus {
+// (Admitted=False), with its acceptance re-judged. Attempt numbers keep counting so that new
+// Pods never reuse old names.
+func rerun(obs Observed) popv1.AgendaStatus {
+	ag, g := obs.Agenda, obs.Graph
 	st := *ag.Status.DeepCopy()
+	setAccepted(&st, ag.Generation, obs.Unavailable)
 	st.Operations = alignOperations(ag)
 	for _, i := range rerunTargets(ag.Spec.Rerun, st.Operations, g) {
 		o := &st.Operations[i]
@@ -31,7 +29,7 @@ func Rerun(ag *popv1.Agenda, g *dag.Graph) popv1.AgendaStatus {
 	}
 	msg := fmt.Sprintf("rerun %q (%s) requested: back to the queue", ag.Spec.Rerun.ID, rerunMode(ag.Spec.Rerun))
 	setCondition(&st, ag.Generation, popv1.AgendaAdmitted, false, popv1.ReasonRerunRequested, msg)
-	st.Phase, st.AdmissionTime, st.CompletionTime, st.StartTime = popv1.PhasePending, nil, nil, nil
+	st.AdmissionTime, st.CompletionTime, st.StartTime = nil, nil, nil
 	st.PercentComplete = percentComplete(st.Operations)
 	return st
 }
@@ -66,15 +64,9 @@ func rerunTargets(r *popv1.RerunSpec, ops []popv1.OperationStatus, g *dag.Graph)
 	return g.Descendants(roots...)
 }
 
-// CancelPending ends an Agenda cancelled before admission: nothing ran, every operation is
-// Cancelled.
-func CancelPending(ag *popv1.Agenda, now time.Time) popv1.AgendaStatus {
-	return EndWithoutRunning(ag, popv1.ReasonCancelled, "cancelled by spec.cancel before admission", now)
-}
-
 // TTLExpiry returns when a finished Agenda with ttlSecondsAfterFinished must be deleted.
 func TTLExpiry(ag *popv1.Agenda) (time.Time, bool) {
-	if ag.Spec.TTLSecondsAfterFinished == nil || ag.Status.CompletionTime == nil || !IsFinished(ag) {
+	if ag.Spec.TTLSecondsAfterFinished == nil || ag.Status.CompletionTime == nil || !popv1.IsFinished(ag) {
 		return time.Time{}, false
 	}
 	return ag.Status.CompletionTime.Add(time.Duration(*ag.Spec.TTLSecondsAfterFinished) * time.Second), true

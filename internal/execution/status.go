@@ -10,20 +10,16 @@ import (
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 )
 
-// isFinal reports whether the Agenda has succeeded or failed (cancel and timeout included).
-func isFinal(st *popv1.AgendaStatus) bool {
-	return meta.IsStatusConditionTrue(st.Conditions, popv1.AgendaSucceeded) ||
-		meta.IsStatusConditionTrue(st.Conditions, popv1.AgendaFailed)
-}
+// IsFinished is popv1.IsFinished, kept for internal/bridge until it calls that itself.
+//
+// Deprecated: use popv1.IsFinished.
+func IsFinished(ag *popv1.Agenda) bool { return popv1.IsFinished(ag) }
 
-// IsFinished is isFinal for callers outside the package.
-func IsFinished(ag *popv1.Agenda) bool { return isFinal(&ag.Status) }
-
-// summarize derives percentComplete, phase, times and the Running/Succeeded/Failed
-// conditions from the per-operation states.
+// summarize derives percentComplete, times and the Running/Succeeded/Failed conditions
+// from the per-operation states.
 func summarize(st *popv1.AgendaStatus, ag *popv1.Agenda, now time.Time) {
 	st.PercentComplete = percentComplete(st.Operations)
-	if isFinal(st) {
+	if st.IsFinished() {
 		return
 	}
 	gen := ag.Generation
@@ -37,23 +33,19 @@ func summarize(st *popv1.AgendaStatus, ag *popv1.Agenda, now time.Time) {
 	total := len(st.Operations)
 	switch {
 	case counts[popv1.OperationSucceeded] == total:
-		st.Phase = popv1.PhaseSucceeded
 		setCondition(st, gen, popv1.AgendaSucceeded, true, popv1.ReasonAllOperationsSucceed,
 			fmt.Sprintf("all %d operations succeeded", total))
 		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")
 		st.CompletionTime = ptrTime(metav1.NewTime(now))
 	case counts[popv1.OperationExecuting]+counts[popv1.OperationWaiting] == 0:
-		st.Phase = popv1.PhaseFailed
 		setCondition(st, gen, popv1.AgendaFailed, true, popv1.ReasonOperationFailed, firstFailure(st.Operations))
 		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")
 		st.CompletionTime = ptrTime(metav1.NewTime(now))
 	case counts[popv1.OperationExecuting] > 0:
-		st.Phase = popv1.PhaseRunning
 		setCondition(st, gen, popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting,
 			fmt.Sprintf("%d of %d operations executing, %d complete", counts[popv1.OperationExecuting], total,
 				counts[popv1.OperationSucceeded]))
 	default:
-		st.Phase = popv1.PhaseRunning
 		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonOperationsWaiting, waitingMessage(st.Operations))
 	}
 }
@@ -72,20 +64,17 @@ func waitingMessage(ops []popv1.OperationStatus) string {
 	return "no operation executing: waiting for a retry's backoff"
 }
 
-// EndWithoutRunning ends an Agenda whose Pods the controller does not track (it was never
-// admitted): every unfinished operation is Cancelled with message, and the Agenda Failed with
-// reason. A finished Agenda is what releases capacity, so the scheduler forgets it at once.
-func EndWithoutRunning(ag *popv1.Agenda, reason, message string, now time.Time) popv1.AgendaStatus {
+// endWithoutRunning ends an Agenda whose Pods the controller does not track (it was never
+// admitted, or its spec is invalid): every unfinished operation is Cancelled with message, and
+// the Agenda Failed with reason. A finished Agenda is what releases capacity, so the scheduler
+// forgets it at once.
+func endWithoutRunning(ag *popv1.Agenda, reason, message string, now time.Time) popv1.AgendaStatus {
 	st := *ag.Status.DeepCopy()
 	st.Operations = alignOperations(ag)
 	for i := range st.Operations {
-		if o := &st.Operations[i]; !isFinalOp(o.State) {
+		if o := &st.Operations[i]; !o.State.IsFinal() {
 			o.State, o.Message, o.NextAttemptTime, o.BlockedSince = popv1.OperationCancelled, message, nil, nil
 		}
-	}
-	st.Phase = popv1.PhaseFailed
-	if reason == popv1.ReasonCancelled {
-		st.Phase = popv1.PhaseCancelled
 	}
 	setStopCondition(&st, ag.Generation, reason, message, now)
 	st.PercentComplete = percentComplete(st.Operations)
@@ -130,12 +119,8 @@ func percentComplete(ops []popv1.OperationStatus) int32 {
 	return int32(sum / int64(len(ops)))
 }
 
-// SetCondition sets one Agenda condition with the generation it was computed from; the
+// setCondition sets one Agenda condition with the generation it was computed from; the
 // message is truncated to what the API accepts.
-func SetCondition(st *popv1.AgendaStatus, gen int64, typ string, status bool, reason, message string) {
-	setCondition(st, gen, typ, status, reason, message)
-}
-
 func setCondition(st *popv1.AgendaStatus, gen int64, typ string, status bool, reason, message string) {
 	s := metav1.ConditionFalse
 	if status {

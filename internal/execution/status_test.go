@@ -15,7 +15,7 @@ import (
 // otherwise store U+FFFD where the cut fell, and the next pass see a changed status).
 func TestFailureMessagesKeepRunesWhole(t *testing.T) {
 	long := strings.Repeat("é", 600) + strings.Repeat("日本", 300) // 1,200 + 1,800 bytes
-	ag := withOps(chain(), executing("a", 1))
+	ag := withOps(chain(), executing("a"))
 	plan := Decide(observe(t, ag, popv1.HandlerTypeSpec{}, pod("ag-a-1", t0, corev1.PodFailed, long, 3)))
 
 	msg := opStatus(plan.Status, "a").Message
@@ -58,7 +58,7 @@ func TestPercentCompleteCountsOnlyWorkDone(t *testing.T) {
 
 // TestCancelledAgendaIsNotComplete: an Agenda cancelled mid-run reports the work it did.
 func TestCancelledAgendaIsNotComplete(t *testing.T) {
-	ag := withOps(chain(), popv1.OperationStatus{Name: "a", State: popv1.OperationSucceeded, Output: `{"v":1}`}, executing("c", 1))
+	ag := withOps(chain(), popv1.OperationStatus{Name: "a", State: popv1.OperationSucceeded, Output: `{"v":1}`}, executing("c"))
 	ag.Spec.Cancel = true
 	plan := Decide(observe(t, ag, popv1.HandlerTypeSpec{}, pod("ag-c-1", t0, corev1.PodRunning, "", 0)))
 	if plan.Status.Phase != popv1.PhaseCancelled || plan.Status.PercentComplete != 33 {

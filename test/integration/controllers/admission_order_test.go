@@ -6,7 +6,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -48,11 +47,10 @@ func (r *admissionRecorder) consume(w watch.Interface) {
 			continue
 		}
 		key := ag.Namespace + "/" + ag.Name
-		c := ag.Status.Conditions
-		if meta.IsStatusConditionTrue(c, popv1.AgendaAdmitted) {
+		if popv1.IsAdmitted(ag) {
 			r.add(admissionEvent{key: key})
 		}
-		if meta.IsStatusConditionTrue(c, popv1.AgendaSucceeded) || meta.IsStatusConditionTrue(c, popv1.AgendaFailed) {
+		if popv1.IsFinished(ag) {
 			r.add(admissionEvent{key: key, ended: true})
 		}
 	}

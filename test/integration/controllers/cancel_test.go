@@ -28,7 +28,7 @@ func stayCancelled(ag *popv1.Agenda) {
 			g.Expect(c.Status).To(Equal(metav1.ConditionTrue), typ)
 			g.Expect(c.Reason).To(Equal(popv1.ReasonCancelled), typ)
 		}
-		g.Expect(meta.IsStatusConditionTrue(cur.Status.Conditions, popv1.AgendaAdmitted)).To(BeFalse())
+		g.Expect(popv1.IsAdmitted(cur)).To(BeFalse())
 		for _, o := range cur.Status.Operations {
 			g.Expect(o.State).To(Equal(popv1.OperationCancelled), o.Name)
 		}

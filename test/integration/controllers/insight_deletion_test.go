@@ -12,7 +12,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/execution"
 	"github.com/pop-operator/pop/test/framework"
 	"github.com/pop-operator/pop/test/podsim"
 )
@@ -46,8 +45,7 @@ func watchAdmissions(ns string) *admissionWatch {
 func (a *admissionWatch) see(typ watch.EventType, ag *popv1.Agenda) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.running[ag.Name] = typ != watch.Deleted &&
-		meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) && !execution.IsFinished(ag)
+	a.running[ag.Name] = typ != watch.Deleted && popv1.IsRunning(ag)
 	n := 0
 	for _, r := range a.running {
 		if r {
@@ -107,7 +105,7 @@ var _ = Describe("A deleted Insight", func() {
 		}, framework.Timeout, framework.Interval).Should(Succeed())
 		cancelAgenda(long) // its capacity frees: a deleted Insight must not use it
 		Consistently(func(g Gomega) bool {
-			return meta.IsStatusConditionTrue(getAgenda(g, next).Status.Conditions, popv1.AgendaAdmitted)
+			return popv1.IsAdmitted(getAgenda(g, next))
 		}, 3*time.Second, framework.Interval).Should(BeFalse(), "admitted by a deleted Insight")
 	})
 
@@ -129,7 +127,7 @@ var _ = Describe("A deleted Insight", func() {
 		Expect(env.Client.Create(ctx, next)).To(Succeed())
 		waitForPhase(next, popv1.PhaseQueued)
 		Consistently(func(g Gomega) bool {
-			return meta.IsStatusConditionTrue(getAgenda(g, next).Status.Conditions, popv1.AgendaAdmitted)
+			return popv1.IsAdmitted(getAgenda(g, next))
 		}, 3*time.Second, framework.Interval).Should(BeFalse(), "admitted while %s still runs under capacity 1", long.Name)
 
 		cancelAgenda(long)

@@ -45,7 +45,7 @@ var _ = Describe("Tenant isolation in the operator", func() {
 			g.Expect(c.Message).To(Equal("Insight " + nsB + "/b-queue does not select namespace " + nsA))
 		}, framework.Timeout, framework.Interval).Should(Succeed())
 		Consistently(func(g Gomega) bool {
-			return meta.IsStatusConditionTrue(getAgenda(g, ag).Status.Conditions, popv1.AgendaAdmitted)
+			return popv1.IsAdmitted(getAgenda(g, ag))
 		}, "1s", framework.Interval).Should(BeFalse())
 	})
 

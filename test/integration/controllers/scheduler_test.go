@@ -2,7 +2,6 @@ package controllers_test
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/podspec"
 	"github.com/pop-operator/pop/test/builders"
 	"github.com/pop-operator/pop/test/framework"
 	"github.com/pop-operator/pop/test/podsim"
@@ -28,24 +28,34 @@ func localInsight(name, ns string) *builders.InsightWrapper {
 	return w
 }
 
-// firstOpPod matches what the Pod of attempt 1 of operation "op" adds to its Agenda's name.
-var firstOpPod = regexp.MustCompile(`-op-[0-9a-f]{8}-1$`)
-
-// startOrder lists the Agendas of ns in the order their first Pod started.
+// startOrder lists the Agendas of ns in the order their first Pod started: the Pod of
+// attempt 1 of their operation "op", named as the controller names it. Every other Pod started
+// in ns is returned in others (an Agenda that ran twice, or something else).
 func startOrder(ns string) []string {
-	var out []string
+	order, _ := startedPods(ns)
+	return order
+}
+
+func startedPods(ns string) (order, others []string) {
+	GinkgoHelper()
+	var list popv1.AgendaList
+	Expect(env.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
+	agendaOf := map[string]string{}
+	for i := range list.Items {
+		agendaOf[ns+"/"+podspec.Name(&list.Items[i], "op", 1)] = list.Items[i].Name
+	}
 	seen := map[string]bool{}
 	for _, p := range sim.Started() {
-		if !strings.HasPrefix(p, ns+"/") {
-			continue
-		}
-		agenda := firstOpPod.ReplaceAllString(strings.TrimPrefix(p, ns+"/"), "")
-		if !seen[agenda] {
+		agenda, first := agendaOf[p]
+		switch {
+		case first && !seen[agenda]:
 			seen[agenda] = true
-			out = append(out, agenda)
+			order = append(order, agenda)
+		case !first && strings.HasPrefix(p, ns+"/"):
+			others = append(others, p)
 		}
 	}
-	return out
+	return order, others
 }
 
 // oneOp is an Agenda of one echo operation named "op".
@@ -59,9 +69,7 @@ func admittedNow(g Gomega, ns string) int {
 	g.Expect(env.Client.List(ctx, &list, client.InNamespace(ns))).To(Succeed())
 	n := 0
 	for _, ag := range list.Items {
-		c := ag.Status.Conditions
-		if meta.IsStatusConditionTrue(c, popv1.AgendaAdmitted) && !meta.IsStatusConditionTrue(c, popv1.AgendaSucceeded) &&
-			!meta.IsStatusConditionTrue(c, popv1.AgendaFailed) {
+		if popv1.IsRunning(&ag) {
 			n++
 		}
 	}
@@ -188,12 +196,9 @@ var _ = Describe("Scheduler", func() {
 				g.Expect(getAgenda(g, oneOp(fmt.Sprintf("r%02d", i), ns).Obj()).Status.Phase).To(Equal(popv1.PhaseSucceeded))
 			}
 		}, time.Minute, 20*time.Millisecond).Should(Succeed())
-		Expect(startOrder(ns)).To(HaveLen(20))
-		for _, p := range sim.Started() {
-			if strings.HasPrefix(p, ns+"/") {
-				Expect(p).To(MatchRegexp(firstOpPod.String()), "an Agenda ran twice")
-			}
-		}
+		order, others := startedPods(ns)
+		Expect(order).To(HaveLen(20))
+		Expect(others).To(BeEmpty(), "an Agenda ran twice")
 	})
 
 	It("says when no Insight matches, and a default Insight then takes the Agenda", func() {

@@ -4,12 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -17,78 +16,31 @@ import (
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/dag"
 	"github.com/pop-operator/pop/internal/execution"
+	"github.com/pop-operator/pop/internal/podspec"
 )
 
-// acceptance is what an accepted Agenda runs with.
-type acceptance struct {
-	graph *dag.Graph
-	// handlers are the specs of the HandlerTypes found, Ready or not: a Pod already running
-	// is judged by its HandlerType's spec even when no new one may start.
-	handlers map[string]*popv1.HandlerTypeSpec
-	// unavailable maps each type whose HandlerType is missing or not Ready to why.
-	unavailable map[string]string
-}
-
-// accept validates the Agenda and finds its HandlerTypes, recording the verdict in the
-// Accepted condition. It returns nil when the Agenda cannot run (yet). An Agenda already
-// running goes on with HandlerTypes missing: its Pods are still watched, cancel and
-// timeouts honoured, and only new attempts of the missing types wait (the planner bounds
-// the wait); run records the verdict with the plan.
-func (r *AgendaReconciler) accept(ctx context.Context, ag *popv1.Agenda) (*acceptance, error) {
-	g, errs := r.graphs.build(ag)
-	if len(errs) > 0 {
-		st := *ag.Status.DeepCopy()
-		st.Phase = popv1.PhaseInvalid
-		execution.SetCondition(&st, ag.Generation, popv1.AgendaAccepted, false, popv1.ReasonInvalidSpec, errs.ToAggregate().Error())
-		return nil, r.writeStatus(ctx, ag, st)
-	}
-	handlers, unavailable, err := r.findHandlers(ctx, ag)
-	if err != nil {
-		return nil, err
-	}
-	acc := &acceptance{graph: g, handlers: handlers, unavailable: unavailable}
-	if running(ag) {
-		return acc, nil
-	}
-	if len(unavailable) > 0 {
-		st := *ag.Status.DeepCopy()
-		if st.Phase == "" || st.Phase == popv1.PhaseInvalid {
-			st.Phase = popv1.PhasePending
-		}
-		acc.setAccepted(&st, ag.Generation)
-		return nil, r.writeStatus(ctx, ag, st)
-	}
-	if c := meta.FindStatusCondition(ag.Status.Conditions, popv1.AgendaAccepted); c == nil ||
-		c.Status != metav1.ConditionTrue || c.ObservedGeneration != ag.Generation {
-		st := *ag.Status.DeepCopy()
-		if st.Phase == "" || st.Phase == popv1.PhaseInvalid {
-			st.Phase = popv1.PhasePending
-		}
-		acc.setAccepted(&st, ag.Generation)
-		if err := r.writeStatus(ctx, ag, st); err != nil {
-			return nil, err
+// observe reads what the planner decides from: the validated graph; the HandlerTypes,
+// unless the spec is invalid or a finished Agenda has no rerun to make; an admitted Agenda's
+// Pods (a finished one's too, to clean them up); a running one's customer, for its launches.
+func (r *AgendaReconciler) observe(ctx context.Context, ag *popv1.Agenda) (execution.Observed, error) {
+	obs := execution.Observed{Agenda: ag, Now: r.now(), LaunchWait: r.LaunchWait}
+	obs.Graph, obs.SpecErrors = r.graphs.build(ag)
+	var err error
+	settled := popv1.IsFinished(ag) && !popv1.RerunPending(ag)
+	if len(obs.SpecErrors) == 0 && !settled {
+		if obs.Handlers, obs.Unavailable, err = r.findHandlers(ctx, ag); err != nil {
+			return obs, err
 		}
 	}
-	return acc, nil
-}
-
-// running reports an Agenda admitted and not finished: it holds capacity, so it must be
-// able to end whatever happens to its HandlerTypes.
-func running(ag *popv1.Agenda) bool {
-	return meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) && !execution.IsFinished(ag)
-}
-
-// setAccepted records the verdict on the HandlerTypes in the Accepted condition.
-func (a *acceptance) setAccepted(st *popv1.AgendaStatus, generation int64) {
-	if len(a.unavailable) == 0 {
-		execution.SetCondition(st, generation, popv1.AgendaAccepted, true, popv1.ReasonValid, "spec is valid and every HandlerType exists")
-		return
+	if popv1.IsAdmitted(ag) {
+		if obs.Pods, err = r.ownedPods(ctx, ag); err != nil {
+			return obs, err
+		}
 	}
-	problems := make([]string, 0, len(a.unavailable))
-	for _, typ := range sortedKeys(a.unavailable) {
-		problems = append(problems, a.unavailable[typ])
+	if popv1.IsRunning(ag) {
+		obs.Customer, err = r.customerOf(ctx, ag.Namespace)
 	}
-	execution.SetCondition(st, generation, popv1.AgendaAccepted, false, popv1.ReasonHandlerTypeMissing, strings.Join(problems, "; "))
+	return obs, err
 }
 
 // findHandlers looks each operation type up in the Agenda's namespace, then in the
@@ -112,15 +64,6 @@ func (r *AgendaReconciler) findHandlers(ctx context.Context, ag *popv1.Agenda) (
 		}
 	}
 	return handlers, unavailable, nil
-}
-
-func sortedKeys(m map[string]string) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // getHandlerType reads from the cache first; a HandlerType the cache lacks is looked for
@@ -163,8 +106,9 @@ func operationTypes(ag *popv1.Agenda) []string {
 	return out
 }
 
-// graphCache keeps the validated graph of each Agenda generation: building it costs
-// ~10 ms for 1,000 operations and the spec rarely changes.
+// graphCache keeps the validated graph of each Agenda generation: the spec rarely changes,
+// and building the graph parses every reference of every operation (BenchmarkBuild1000 in
+// internal/dag measures it; docs/benchmarks.md has the figure).
 type graphCache struct {
 	mu      sync.Mutex
 	entries map[types.NamespacedName]graphEntry
@@ -202,4 +146,54 @@ func (c *graphCache) forget(key types.NamespacedName) {
 	c.mu.Lock()
 	delete(c.entries, key)
 	c.mu.Unlock()
+}
+
+// ownedPods returns the Agenda's Pods by name. A Pod the status names but the cache lacks
+// is read from the API server: it may simply be too new for the cache, and only a Pod
+// that is really gone may count as a failed attempt.
+func (r *AgendaReconciler) ownedPods(ctx context.Context, ag *popv1.Agenda) (map[string]*corev1.Pod, error) {
+	var list corev1.PodList
+	err := r.Client.List(ctx, &list, client.InNamespace(ag.Namespace),
+		client.MatchingLabels{popv1.AgendaLabel: podspec.LabelValue(ag.Name)})
+	if err != nil {
+		return nil, err
+	}
+	pods := map[string]*corev1.Pod{}
+	for i := range list.Items {
+		if ownedBy(&list.Items[i], ag) {
+			pods[list.Items[i].Name] = &list.Items[i]
+		}
+	}
+	for _, op := range ag.Status.Operations {
+		if op.State != popv1.OperationExecuting || op.Pod == "" || pods[op.Pod] != nil {
+			continue
+		}
+		var pod corev1.Pod
+		err := r.APIReader.Get(ctx, types.NamespacedName{Namespace: ag.Namespace, Name: op.Pod}, &pod)
+		if err == nil && ownedBy(&pod, ag) {
+			pods[pod.Name] = &pod
+		} else if err != nil && !apierrors.IsNotFound(err) {
+			return nil, err
+		}
+	}
+	return pods, nil
+}
+
+func ownedBy(pod *corev1.Pod, ag *popv1.Agenda) bool {
+	for _, ref := range pod.OwnerReferences {
+		if ref.UID == ag.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// customerOf reads the customer id from the namespace's label: customers cannot edit
+// namespaces, so it cannot be forged from an Agenda.
+func (r *AgendaReconciler) customerOf(ctx context.Context, namespace string) (string, error) {
+	var ns corev1.Namespace
+	if err := r.Client.Get(ctx, types.NamespacedName{Name: namespace}, &ns); err != nil {
+		return "", fmt.Errorf("reading namespace %s: %w", namespace, err)
+	}
+	return popv1.CustomerOf(namespace, ns.Labels), nil
 }

@@ -1,0 +1,318 @@
+package execution
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/podspec"
+)
+
+// planner carries one pass over an admitted, unfinished Agenda.
+type planner struct {
+	obs     Observed
+	ops     []popv1.OperationStatus // in spec order
+	plan    Plan
+	recheck time.Time
+}
+
+// run plans an admitted, unfinished Agenda from its Pods.
+func run(obs Observed) Plan {
+	p := &planner{obs: obs}
+	p.plan.Status = *obs.Agenda.Status.DeepCopy()
+	setAccepted(&p.plan.Status, obs.Agenda.Generation, obs.Unavailable)
+	p.ops = alignOperations(obs.Agenda)
+	p.adoptPods()
+	p.observeAttempts()
+	if reason, msg, stop := p.stopRequested(); stop {
+		p.stopAll(reason, msg)
+	} else {
+		p.skipAfterFailures()
+		p.launchReady()
+	}
+	return p.finish()
+}
+
+// finish summarises the operations into the Agenda's status and says when to look again.
+func (p *planner) finish() Plan {
+	for i := range p.ops {
+		if p.ops[i].State != popv1.OperationWaiting {
+			p.ops[i].BlockedSince = nil // only a waiting operation can be kept from starting
+		}
+	}
+	p.plan.Status.Operations = p.ops
+	summarize(&p.plan.Status, p.obs.Agenda, p.obs.Now)
+	p.plan.RequeueAfter = 0
+	if !p.recheck.IsZero() && !p.plan.Status.IsFinished() {
+		p.plan.RequeueAfter = max(p.recheck.Sub(p.obs.Now), time.Second)
+	}
+	return p.plan
+}
+
+// alignOperations returns one status entry per spec operation, in spec order, keeping what
+// status already records.
+func alignOperations(ag *popv1.Agenda) []popv1.OperationStatus {
+	byName := make(map[string]popv1.OperationStatus, len(ag.Status.Operations))
+	for _, s := range ag.Status.Operations {
+		byName[s.Name] = s
+	}
+	ops := make([]popv1.OperationStatus, len(ag.Spec.Operations))
+	for i, op := range ag.Spec.Operations {
+		s, ok := byName[op.Name]
+		if !ok {
+			s = popv1.OperationStatus{Name: op.Name, State: popv1.OperationWaiting}
+		}
+		ops[i] = *s.DeepCopy()
+	}
+	return ops
+}
+
+// adoptPods takes over Pods whose attempt the status does not know yet: the controller
+// created them but stopped before writing status. This is what makes a restart at any
+// moment start no second Pod for the same attempt.
+func (p *planner) adoptPods() {
+	for _, pod := range p.obs.Pods {
+		i, ok := p.obs.Graph.Index(pod.Labels[popv1.OperationLabel])
+		if !ok {
+			continue
+		}
+		attempt, err := strconv.Atoi(pod.Labels[popv1.AttemptLabel])
+		if err != nil || int32(attempt) <= p.ops[i].Attempts {
+			continue
+		}
+		s := &p.ops[i]
+		s.Attempts, s.State, s.Pod = int32(attempt), popv1.OperationExecuting, pod.Name
+		s.StartTime, s.NextAttemptTime, s.CompletionTime = ptrTime(pod.CreationTimestamp), nil, nil
+	}
+}
+
+// observeAttempts reads each executing operation's Pod and records its outcome.
+func (p *planner) observeAttempts() {
+	for i := range p.ops {
+		s := &p.ops[i]
+		if s.State != popv1.OperationExecuting {
+			continue
+		}
+		op := &p.obs.Agenda.Spec.Operations[i]
+		pod, ok := p.obs.Pods[s.Pod]
+		if !ok {
+			p.attemptFailed(i, "Pod "+s.Pod+" disappeared before it finished")
+			continue
+		}
+		s.BlockedSince = nil // its Pod exists
+		o := judgePod(pod, op, p.judgeHandler(i, pod), p.obs.Now)
+		if o.deletePod {
+			p.plan.Delete = append(p.plan.Delete, pod.Name)
+		}
+		switch {
+		case o.done && o.ok:
+			s.State, s.Output, s.Progress, s.Message = popv1.OperationSucceeded, string(o.output), 100, ""
+			s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+		case o.done:
+			p.attemptFailed(i, o.message)
+		default:
+			s.Progress, s.Message = o.progress, o.message
+			p.recheckAt(o.recheckAt)
+		}
+	}
+}
+
+// judgeHandler is the HandlerType spec a Pod is judged by: its HandlerType's, or, when
+// that was deleted mid-run, what the Pod itself carries.
+func (p *planner) judgeHandler(i int, pod *corev1.Pod) *popv1.HandlerTypeSpec {
+	if h, ok := p.obs.Handlers[p.obs.Agenda.Spec.Operations[i].Type]; ok {
+		return h
+	}
+	return handlerOf(pod)
+}
+
+func (p *planner) handler(i int) *popv1.HandlerTypeSpec {
+	if h, ok := p.obs.Handlers[p.obs.Agenda.Spec.Operations[i].Type]; ok {
+		return h
+	}
+	return &popv1.HandlerTypeSpec{}
+}
+
+// attemptFailed counts a failed attempt and either schedules a retry after its backoff or
+// fails the operation.
+func (p *planner) attemptFailed(i int, why string) {
+	s := &p.ops[i]
+	s.Failures++
+	s.BlockedSince = nil
+	limit := retryLimit(&p.obs.Agenda.Spec.Operations[i], p.handler(i))
+	if s.Failures <= limit {
+		at := p.obs.Now.Add(backoff(p.handler(i), s.Failures))
+		s.State, s.NextAttemptTime = popv1.OperationWaiting, ptrMicro(metav1.NewMicroTime(at))
+		s.Message = truncate("attempt " + strconv.Itoa(int(s.Attempts)) + " failed: " + why + "; retry " +
+			strconv.Itoa(int(s.Failures)) + " of " + strconv.Itoa(int(limit)) + " at " + at.UTC().Format(time.RFC3339))
+		p.recheckAt(at)
+		return
+	}
+	s.State, s.Message = popv1.OperationFailed, truncate(why)
+	s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+}
+
+func (p *planner) recheckAt(t time.Time) {
+	if !t.IsZero() && (p.recheck.IsZero() || t.Before(p.recheck)) {
+		p.recheck = t
+	}
+}
+
+// stopRequested reports a deletion (a finalizer holds the Agenda), a cancel or an expired
+// Agenda timeout.
+func (p *planner) stopRequested() (reason, message string, stop bool) {
+	ag := p.obs.Agenda
+	if ag.DeletionTimestamp != nil {
+		return popv1.ReasonDeleted, "the Agenda is being deleted", true
+	}
+	if ag.Spec.Cancel {
+		return popv1.ReasonCancelled, "cancelled by spec.cancel", true
+	}
+	if ag.Spec.Timeout != nil && p.plan.Status.AdmissionTime != nil {
+		deadline := p.plan.Status.AdmissionTime.Add(ag.Spec.Timeout.Duration)
+		if !p.obs.Now.Before(deadline) {
+			return popv1.ReasonTimeout, "Agenda timed out after " + ag.Spec.Timeout.Duration.String(), true
+		}
+		p.recheckAt(deadline)
+	}
+	return "", "", false
+}
+
+// stopAll cancels every unfinished operation and deletes its Pod.
+func (p *planner) stopAll(reason, message string) {
+	for i := range p.ops {
+		s := &p.ops[i]
+		if s.State.IsFinal() {
+			continue
+		}
+		if s.State == popv1.OperationExecuting {
+			if pod, ok := p.obs.Pods[s.Pod]; ok && pod.DeletionTimestamp == nil && !podDone(pod) {
+				p.plan.Delete = append(p.plan.Delete, s.Pod)
+			}
+		}
+		s.State, s.Message, s.NextAttemptTime = popv1.OperationCancelled, message, nil
+		s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+	}
+	setStopCondition(&p.plan.Status, p.obs.Agenda.Generation, reason, message, p.obs.Now)
+}
+
+// skipAfterFailures marks operations that can no longer run: under FailFast every
+// operation not yet started once any failed, under ContinueIndependent the failed
+// operations' dependents.
+func (p *planner) skipAfterFailures() {
+	var failed []int
+	for i := range p.ops {
+		if p.ops[i].State == popv1.OperationFailed || p.ops[i].State == popv1.OperationSkipped {
+			failed = append(failed, i)
+		}
+	}
+	if len(failed) == 0 {
+		return
+	}
+	// Only what needs a failed operation's output is doomed: an operation reading it only
+	// optionally runs with null or its default (docs/references.md, Dependencies).
+	doomed := p.obs.Graph.RequiredBy(failed...)
+	if p.obs.Agenda.Spec.FailurePolicy != popv1.ContinueIndependent {
+		doomed = doomed[:0]
+		for i := range p.ops {
+			doomed = append(doomed, i)
+		}
+	}
+	for _, i := range doomed {
+		s := &p.ops[i]
+		if s.State == popv1.OperationWaiting {
+			s.State, s.NextAttemptTime = popv1.OperationSkipped, nil
+			s.Message = "skipped: an operation it needs, or under FailFast any operation, failed"
+			s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+		}
+	}
+}
+
+// launchReady starts every operation whose dependencies succeeded and whose backoff is over.
+func (p *planner) launchReady() {
+	now := p.obs.Now
+	waiting := func(i int) bool {
+		s := &p.ops[i]
+		if s.State != popv1.OperationWaiting {
+			return false
+		}
+		if s.NextAttemptTime != nil && now.Before(s.NextAttemptTime.Time) {
+			p.recheckAt(s.NextAttemptTime.Time)
+			return false
+		}
+		return true
+	}
+	succeeded := func(i int) bool { return p.ops[i].State == popv1.OperationSucceeded }
+	ended := func(i int) bool { return p.ops[i].State.IsFinal() }
+	src := newSources(p.obs, p.ops)
+	for _, i := range p.obs.Graph.Ready(waiting, succeeded, ended) {
+		s := &p.ops[i]
+		if why, blocked := p.obs.Unavailable[p.obs.Agenda.Spec.Operations[i].Type]; blocked {
+			p.waitForHandler(i, why)
+			continue
+		}
+		payload, err := src.resolvePayload(i, s.Attempts+1)
+		if err != nil {
+			s.State, s.Message = popv1.OperationFailed, truncate(fmt.Sprintf("resolving payload of operation %q: %v", s.Name, err))
+			s.CompletionTime = ptrTime(metav1.NewTime(now))
+			continue
+		}
+		last := p.lastProgress(i)
+		s.Attempts++
+		s.State, s.Pod, s.Message, s.Progress = popv1.OperationExecuting, podspec.Name(p.obs.Agenda, s.Name, s.Attempts), "", 0
+		s.StartTime, s.NextAttemptTime, s.CompletionTime, s.BlockedSince = ptrTime(metav1.NewTime(now)), nil, nil, nil
+		p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload, LastProgress: last})
+	}
+	// A resolution failure is a failure like any other: apply the failure policy now.
+	p.skipAfterFailures()
+}
+
+// lastProgress is the POP progress object the previous attempt of operation i last wrote,
+// read from its Pod while that still exists (a failed Pod is kept until the Agenda ends,
+// and after it under the KeepFailed policy, so a rerun finds it too).
+func (p *planner) lastProgress(i int) string {
+	s := &p.ops[i]
+	if s.Attempts == 0 {
+		return ""
+	}
+	pod := p.obs.Pods[podspec.Name(p.obs.Agenda, s.Name, s.Attempts)]
+	if pod == nil {
+		pod = p.obs.Pods[s.Pod] // named before the Pod names carried a hash
+	}
+	if pod == nil {
+		return ""
+	}
+	if _, ok := reportedProgress(pod); !ok {
+		return ""
+	}
+	return strings.TrimSpace(pod.Annotations[popv1.ReportProgressAnnotation])
+}
+
+func podDone(pod *corev1.Pod) bool {
+	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+}
+
+func ptrTime(t metav1.Time) *metav1.Time { return &t }
+
+func ptrMicro(t metav1.MicroTime) *metav1.MicroTime { return &t }
+
+// truncate fits a message into the API's 1,024 characters, cutting on a rune boundary: a
+// split rune is invalid UTF-8, which the API server stores as U+FFFD, so the next pass
+// would see a status that differs from the one it computed and write it again.
+func truncate(s string) string {
+	const limit = 1024
+	if len(s) <= limit {
+		return s
+	}
+	cut := limit - len("...")
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut] + "..."
+}
