@@ -11,7 +11,6 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/execution"
 	"github.com/pop-operator/pop/internal/matching"
 	"github.com/pop-operator/pop/internal/metrics"
 	"github.com/pop-operator/pop/internal/queue"
@@ -80,7 +79,7 @@ func (s *Scheduler) syncAgenda(ctx context.Context, key types.NamespacedName) {
 	// the same second even if the Agenda controller accepts them in another order.
 	s.sequence(ag.UID)
 	switch {
-	case execution.IsFinished(&ag):
+	case popv1.IsFinished(&ag):
 		s.forget(key)
 		delete(s.seqs, ag.UID) // also when first seen finished, with no state to find it by
 	case meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted):
