@@ -11,14 +11,18 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 
+	"github.com/pop-operator/pop/controllers"
 	"github.com/pop-operator/pop/internal/scheduler"
 	"github.com/pop-operator/pop/test/framework"
+	"github.com/pop-operator/pop/test/podsim"
 )
 
 const operatorNamespace = "pop-system"
@@ -40,6 +44,9 @@ var _ = BeforeSuite(func() {
 	var err error
 	env, err = framework.Start()
 	Expect(err).NotTo(HaveOccurred())
+	Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}})).To(Succeed())
+	sim := podsim.New(env.Client)
+	go sim.Run(ctx)
 })
 
 var _ = AfterSuite(func() {
@@ -71,6 +78,19 @@ func startScheduler(fence scheduler.Fence, wrap func(client.Client) client.Clien
 		OperatorNamespace: operatorNamespace, Log: mgr.GetLogger().WithName("scheduler"), Fence: fence})
 	Expect(mgr.Add(s)).To(Succeed())
 	stop, err := framework.RunManager(ctx, mgr, s.Ready(), func(err error) { Fail(err.Error()) })
+	Expect(err).NotTo(HaveOccurred())
+	return stop
+}
+
+// startControllers runs POP's controllers and scheduler in one manager, as the operator
+// does; the returned function stops it.
+func startControllers() context.CancelFunc {
+	GinkgoHelper()
+	mgr, err := ctrl.NewManager(env.Config, framework.ManagerOptions())
+	Expect(err).NotTo(HaveOccurred())
+	parts, err := controllers.Setup(mgr, controllers.Options{MaxConcurrentReconciles: 4, OperatorNamespace: operatorNamespace})
+	Expect(err).NotTo(HaveOccurred())
+	stop, err := framework.RunManager(ctx, mgr, parts.Scheduler.Ready(), func(err error) { Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
 	return stop
 }
