@@ -62,7 +62,7 @@ build: ## Build the manager into bin/.
 	go build -o bin/manager ./cmd/manager
 
 .PHONY: test
-test: verify-generated lint test-integration test-e2e ## Everything CI runs.
+test: verify-generated lint test-integration test-chaos test-e2e ## Everything CI runs.
 
 .PHONY: test-integration
 test-integration: ## Unit tests and the envtest suites (the bridge's against the AWS emulators, the UI's in headless Chromium, both provided here).
@@ -82,6 +82,17 @@ BENCH_OUT ?= $(if $(filter full,$(BENCH_SIZE)),docs/benchmarks,$(POP_CACHE)/benc
 .PHONY: bench
 bench: ## End-to-end benchmark on envtest (BENCH_SIZE=small: ~200 Agendas, minutes; full: issue 13's sizes, ~1 h) into $(BENCH_OUT).
 	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./test/bench/cmd/popbench -size $(BENCH_SIZE) -out $(BENCH_OUT)
+
+CHAOS_SIZE ?= full
+CHAOS_OUT ?= $(if $(filter full,$(CHAOS_SIZE)),docs/reliability.md,$(POP_CACHE)/chaos-$(CHAOS_SIZE).md)
+
+.PHONY: chaos
+chaos: ## Fault injection on envtest: managers SIGKILLed, leaders killed, kube-apiserver restarted, webhook cut; an auditor's verdict (CHAOS_SIZE=short: ~150 Agendas, minutes; full: issue 15's sizes) into $(CHAOS_OUT).
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./test/chaos/cmd/popchaos -size $(CHAOS_SIZE) -out $(CHAOS_OUT)
+
+.PHONY: test-chaos
+test-chaos: ## The short chaos run, part of `make test`.
+	$(MAKE) --no-print-directory chaos CHAOS_SIZE=short
 
 .PHONY: run
 run: manifests ## Install the CRDs into the current kube context and run the manager locally.
