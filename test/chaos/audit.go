@@ -128,12 +128,12 @@ func (l *Ledger) Agenda(ev AgendaEvent) {
 	}
 }
 
-// Pod takes a Pod event; only the first sight of each Pod UID counts.
-func (l *Ledger) Pod(ev PodEvent) {
+// Pod takes a Pod event; only the first sight of each Pod UID counts (true).
+func (l *Ledger) Pod(ev PodEvent) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.pods[ev.UID] {
-		return
+		return false
 	}
 	l.pods[ev.UID] = true
 	l.work = append(l.work, ev.At)
@@ -141,6 +141,7 @@ func (l *Ledger) Pod(ev PodEvent) {
 	l.perAttempt[k] = append(l.perAttempt[k], ev.Name)
 	op := ev.AgendaUID + "/" + ev.Operation
 	l.maxAttempt[op] = max(l.maxAttempt[op], ev.Attempt)
+	return true
 }
 
 // Gap records that a stream had to relist: events between may be missing.

@@ -160,19 +160,27 @@ func (r *Run) killPhase(ctx context.Context, n int) error {
 	r.Log("phase 1: %d Agendas over %s, %d SIGKILLs of the manager", n, d.Round(time.Second), r.Size.Kills)
 	wait := r.submit(ctx, n, d)
 	start := time.Now()
-	for _, at := range r.moments(r.Size.Kills, 2*time.Second, d, 3*time.Second) {
+	for k, at := range r.moments(r.Size.Kills, 2*time.Second, d, 3*time.Second) {
 		sleep(ctx, time.Until(start.Add(at)))
-		r.Faults = append(r.Faults, r.kill(ctx, m))
+		aim := ""
+		// Every second kill is aimed: at once when the auditor sees the next Pod created,
+		// most likely before the manager recorded that Pod in its Agenda's status.
+		if k%2 == 1 {
+			if ev, ok := r.Auditor.NextPodCreated(ctx, 5*time.Second); ok {
+				aim = ", right after Pod " + ev.Name + " was created"
+			}
+		}
+		r.Faults = append(r.Faults, r.kill(ctx, m, aim))
 	}
 	wait()
 	m.Stop()
 	return nil
 }
 
-func (r *Run) kill(ctx context.Context, m *Replica) Fault {
+func (r *Run) kill(ctx context.Context, m *Replica, aim string) Fault {
 	before := m.Current()
 	at := m.Kill()
-	f := Fault{Kind: "SIGKILL manager", At: at, Detail: fmt.Sprintf("pid %d, up %s", before.Pid, at.Sub(before.Started).Round(time.Millisecond))}
+	f := Fault{Kind: "SIGKILL manager", At: at, Detail: fmt.Sprintf("pid %d, up %s%s", before.Pid, at.Sub(before.Started).Round(time.Millisecond), aim)}
 	if err := m.WaitReadyAfter(ctx, at, time.Minute); err != nil {
 		f.Failed = err.Error()
 		return f

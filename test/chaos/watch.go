@@ -31,6 +31,8 @@ type Auditor struct {
 	Ledger *Ledger
 	c      client.WithWatch
 
+	created chan PodEvent
+
 	mu     sync.Mutex
 	leases []LeaseChange
 	errs   map[string]int
@@ -38,7 +40,7 @@ type Auditor struct {
 
 // NewAuditor returns an auditor reading through c.
 func NewAuditor(c client.WithWatch, capacity map[string]int) *Auditor {
-	return &Auditor{Ledger: NewLedger(capacity), c: c, errs: map[string]int{}}
+	return &Auditor{Ledger: NewLedger(capacity), c: c, errs: map[string]int{}, created: make(chan PodEvent, 1)}
 }
 
 // Start lists each kind once (the resourceVersion to watch from) and follows it until ctx ends.
@@ -93,8 +95,29 @@ func (a *Auditor) onPod(t watch.EventType, obj client.Object, at time.Time) {
 		return
 	}
 	attempt, _ := strconv.Atoi(pod.Labels[popv1.AttemptLabel])
-	a.Ledger.Pod(PodEvent{UID: string(pod.UID), Name: pod.Namespace + "/" + pod.Name, AgendaUID: pod.Labels[popv1.AgendaUIDLabel],
-		Agenda: pod.Labels[popv1.AgendaLabel], Operation: pod.Labels[popv1.OperationLabel], Attempt: attempt, At: at})
+	ev := PodEvent{UID: string(pod.UID), Name: pod.Namespace + "/" + pod.Name, AgendaUID: pod.Labels[popv1.AgendaUIDLabel],
+		Agenda: pod.Labels[popv1.AgendaLabel], Operation: pod.Labels[popv1.OperationLabel], Attempt: attempt, At: at}
+	if a.Ledger.Pod(ev) && t == watch.Added {
+		select {
+		case a.created <- ev:
+		default:
+		}
+	}
+}
+
+// NextPodCreated waits (up to within) for the next Pod the auditor sees created.
+func (a *Auditor) NextPodCreated(ctx context.Context, within time.Duration) (PodEvent, bool) {
+	select {
+	case <-a.created: // one seen before the call is stale
+	default:
+	}
+	select {
+	case ev := <-a.created:
+		return ev, true
+	case <-ctx.Done():
+	case <-time.After(within):
+	}
+	return PodEvent{}, false
 }
 
 func (a *Auditor) onLease(_ watch.EventType, obj client.Object, at time.Time) {
