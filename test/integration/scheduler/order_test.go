@@ -13,12 +13,11 @@ import (
 )
 
 // serialInsight is a one-place Insight taking the Agendas of its own namespace.
-func serialInsight(ns string, algorithm popv1.SchedulingAlgorithm, aging *popv1.PriorityAging) *popv1.Insight {
+func serialInsight(ns string, algorithm popv1.SchedulingAlgorithm, aging *popv1.PriorityAging) {
 	GinkgoHelper()
 	ins := builders.MakeInsight("serial", ns).Algorithm(algorithm).Capacity(1).Obj()
 	ins.Spec.NamespaceSelector, ins.Spec.Aging = nil, aging
 	Expect(env.Client.Create(ctx, ins)).To(Succeed())
-	return ins
 }
 
 func customerNamespace(prefix string) string {
@@ -89,4 +88,3 @@ var _ = Describe("Admission order through the scheduler", func() {
 func succeeded(ag *popv1.Agenda) bool {
 	return meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaSucceeded)
 }
-
