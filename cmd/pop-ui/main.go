@@ -1,5 +1,6 @@
 // Command pop-ui serves POP's web UI. In a cluster it acts as the user an authenticating
-// proxy names (impersonation); with --local it acts with the user's own kubeconfig.
+// proxy names (--auth=proxy, impersonation) or as the bearer token each request carries
+// (--auth=token); with --local it acts with the user's own kubeconfig.
 package main
 
 import (
@@ -23,25 +24,29 @@ import (
 func main() {
 	logf.SetLogger(logr.Discard())
 	addr := flag.String("listen", ":8080", "address to serve the UI on")
+	auth := flag.String("auth", ui.AuthProxy, "who the user is: proxy (X-Remote-User/X-Remote-Group from an authenticating proxy, impersonated) or token (the request's bearer token, passed on)")
 	local := flag.Bool("local", false, "act with the kubeconfig's own identity (for one user on their machine; bind to localhost)")
 	flag.Parse()
-	if err := run(*addr, *local); err != nil {
+	if *local {
+		*auth = ui.AuthLocal
+	}
+	if err := run(*addr, *auth); err != nil {
 		fmt.Fprintln(os.Stderr, "pop-ui:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr string, local bool) error {
+func run(addr, auth string) error {
 	cfg, err := ctrl.GetConfig()
 	if err != nil {
 		return err
 	}
-	src, err := ui.Clients(cfg, scheme(), local)
+	src, err := ui.Clients(cfg, scheme(), auth)
 	if err != nil {
 		return err
 	}
 	srv := &http.Server{Addr: addr, Handler: ui.NewServer(src), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintln(os.Stderr, "pop-ui: serving on", addr)
+	fmt.Fprintln(os.Stderr, "pop-ui: serving on", addr, "auth", auth)
 	if err := srv.ListenAndServe(); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}

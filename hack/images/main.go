@@ -3,6 +3,7 @@
 // `ctr images import` loads into containerd.
 //
 //	go run ./hack/images -out DIR     # writes DIR/<name>.tar and prints their tags
+//	go run ./hack/images -out DIR -only pop-ui:dev   # just the images named (comma-separated)
 package main
 
 import (
@@ -14,6 +15,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -34,10 +37,13 @@ var images = []image{
 	{tag: "pop-handlers/sample:dev", pkg: "./handlers/sample", path: "/handler"},
 	// The manager, for running it (or the AWS bridge, --controllers=false) as a Pod.
 	{tag: "pop-manager:dev", pkg: "./cmd/manager", path: "/manager"},
+	// The web UI (charts/pop ui.enabled, config/ui).
+	{tag: "pop-ui:dev", pkg: "./cmd/pop-ui", path: "/pop-ui"},
 }
 
 func main() {
 	out := flag.String("out", "", "folder to write the image tarballs into")
+	only := flag.String("only", "", "comma-separated tags to build (default: all)")
 	flag.Parse()
 	if *out == "" {
 		fmt.Fprintln(os.Stderr, "-out is required")
@@ -47,6 +53,9 @@ func main() {
 		fail(err)
 	}
 	for _, im := range images {
+		if *only != "" && !slices.Contains(strings.Split(*only, ","), im.tag) {
+			continue
+		}
 		file := filepath.Join(*out, filepath.Base(im.pkg)+".tar")
 		if err := build(im, file); err != nil {
 			fail(fmt.Errorf("%s: %w", im.tag, err))

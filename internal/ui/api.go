@@ -119,24 +119,6 @@ func (s *Server) getAgenda(w http.ResponseWriter, r *http.Request) {
 	respond(w, v, err)
 }
 
-// cancelAgenda sets spec.cancel as the user: RBAC decides, the API server answers 403 to a
-// user who may not patch the Agenda.
-func (s *Server) cancelAgenda(w http.ResponseWriter, r *http.Request) {
-	c, ns, name, err := s.clientAndKey(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
-	a := &popv1.Agenda{}
-	a.Namespace, a.Name = ns, name
-	patch := client.RawPatch(types.MergePatchType, []byte(`{"spec":{"cancel":true}}`))
-	if err := c.Patch(r.Context(), a, patch); err != nil {
-		writeError(w, err)
-		return
-	}
-	writeJSON(w, agendaView(a))
-}
-
 func respond(w http.ResponseWriter, v any, err error) {
 	if err != nil {
 		writeError(w, err)

@@ -22,18 +22,34 @@ const (
 )
 
 // errUnauthenticated means the request carried no identity the UI may act as.
-var errUnauthenticated = errors.New("no authenticated user: the UI must be reached through the authenticating proxy")
+var errUnauthenticated = errors.New("no authenticated user: the UI must be reached through the authenticating proxy, or with a bearer token in token mode")
 
-// ClientSource gives the Kubernetes client that acts as the person behind one request.
+// ClientSource gives the Kubernetes client, and the REST config (for pods/log), that act as
+// the person behind one request.
 type ClientSource interface {
 	For(r *http.Request) (client.WithWatch, error)
+	Config(r *http.Request) (*rest.Config, error)
 }
 
-// LocalClients acts with one fixed identity: the user's own kubeconfig (`pop-ui --local`).
-type LocalClients struct{ Client client.WithWatch }
+// LocalClients acts with one fixed identity: the user's own kubeconfig (`pop-ui --local`,
+// `popctl ui`). RESTConfig, when set, serves the operations' log tails.
+type LocalClients struct {
+	Client     client.WithWatch
+	RESTConfig *rest.Config
+}
 
 // For returns the kubeconfig's client whatever the request.
 func (l LocalClients) For(*http.Request) (client.WithWatch, error) { return l.Client, nil }
+
+// Config returns the kubeconfig's REST config whatever the request.
+func (l LocalClients) Config(*http.Request) (*rest.Config, error) {
+	if l.RESTConfig == nil {
+		return nil, errors.Join(errNotImplemented, errors.New("this UI was started without a REST config: no log tails"))
+	}
+	return l.RESTConfig, nil
+}
+
+var errNotImplemented = errors.New("not available")
 
 // ImpersonatingClients acts as the user an authenticating proxy names in X-Remote-User and
 // X-Remote-Group (the Kubernetes request-header convention). The UI's own credentials need
@@ -61,13 +77,65 @@ func NewImpersonatingClients(base *rest.Config, opts client.Options) (*Impersona
 
 // For returns a client impersonating the request's user and groups.
 func (c *ImpersonatingClients) For(r *http.Request) (client.WithWatch, error) {
+	cfg, err := c.Config(r)
+	if err != nil {
+		return nil, err
+	}
+	return client.NewWithWatch(cfg, c.opts)
+}
+
+// Config returns a REST config impersonating the request's user and groups.
+func (c *ImpersonatingClients) Config(r *http.Request) (*rest.Config, error) {
 	user, groups, err := identityFromHeaders(r.Header)
 	if err != nil {
 		return nil, err
 	}
 	cfg := rest.CopyConfig(c.base)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups}
+	return cfg, nil
+}
+
+// TokenClients acts with the user's own bearer token (Authorization: Bearer …), passed on to
+// the API server, which authenticates and authorises it: the UI's own credentials are used
+// for nothing but API discovery, and need no right.
+type TokenClients struct {
+	base *rest.Config
+	opts client.Options
+}
+
+// maxTokenLen bounds the bearer token a request may carry.
+const maxTokenLen = 16 << 10
+
+// NewTokenClients prepares clients for base's API server, discovering its API with base.
+func NewTokenClients(base *rest.Config, opts client.Options) (*TokenClients, error) {
+	imp, err := NewImpersonatingClients(base, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &TokenClients{base: rest.AnonymousClientConfig(base), opts: imp.opts}, nil
+}
+
+// For returns a client with the request's bearer token.
+func (c *TokenClients) For(r *http.Request) (client.WithWatch, error) {
+	cfg, err := c.Config(r)
+	if err != nil {
+		return nil, err
+	}
 	return client.NewWithWatch(cfg, c.opts)
+}
+
+// Config returns a REST config with the request's bearer token and no other credential.
+func (c *TokenClients) Config(r *http.Request) (*rest.Config, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if token = strings.TrimSpace(token); !ok || token == "" {
+		return nil, errUnauthenticated
+	}
+	if len(token) > maxTokenLen {
+		return nil, badRequest(fmt.Sprintf("bearer token longer than %d bytes", maxTokenLen))
+	}
+	cfg := rest.CopyConfig(c.base)
+	cfg.BearerToken = token
+	return cfg, nil
 }
 
 // identityFromHeaders reads and bounds the proxy's identity headers.
@@ -98,16 +166,27 @@ func identityFromHeaders(h http.Header) (string, []string, error) {
 	return user, groups, nil
 }
 
-// Clients returns the ClientSource for cfg: the kubeconfig's own identity when local,
-// otherwise impersonation of the proxy-authenticated user.
-func Clients(cfg *rest.Config, scheme *runtime.Scheme, local bool) (ClientSource, error) {
+// Auth modes: how the UI learns who the user is.
+const (
+	AuthProxy = "proxy" // X-Remote-User/X-Remote-Group from an authenticating proxy; impersonation
+	AuthToken = "token" // the user's bearer token, passed on
+	AuthLocal = "local" // the kubeconfig's own identity
+)
+
+// Clients returns the ClientSource for cfg and an auth mode.
+func Clients(cfg *rest.Config, scheme *runtime.Scheme, auth string) (ClientSource, error) {
 	opts := client.Options{Scheme: scheme}
-	if !local {
+	switch auth {
+	case AuthProxy:
 		return NewImpersonatingClients(cfg, opts)
+	case AuthToken:
+		return NewTokenClients(cfg, opts)
+	case AuthLocal:
+		c, err := client.NewWithWatch(cfg, opts)
+		if err != nil {
+			return nil, err
+		}
+		return LocalClients{Client: c, RESTConfig: cfg}, nil
 	}
-	c, err := client.NewWithWatch(cfg, opts)
-	if err != nil {
-		return nil, err
-	}
-	return LocalClients{Client: c}, nil
+	return nil, fmt.Errorf("unknown auth mode %q (proxy, token or local)", auth)
 }

@@ -39,7 +39,13 @@ func NewServer(clients ClientSource) *Server {
 	s.mux.HandleFunc("GET /api/insights", s.listInsights)
 	s.mux.HandleFunc("GET /api/agendas", s.listAgendas)
 	s.mux.HandleFunc("GET /api/agendas/{namespace}/{name}", s.getAgenda)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("ok\n")) })
+	s.mux.HandleFunc("GET /api/agendas/{namespace}/{name}/operations/{operation}", s.getOperation)
+	s.mux.HandleFunc("GET /api/agendas/{namespace}/{name}/operations/{operation}/log", s.operationLog)
 	s.mux.HandleFunc("POST /api/agendas/{namespace}/{name}/cancel", s.cancelAgenda)
+	s.mux.HandleFunc("POST /api/agendas/{namespace}/{name}/rerun", s.rerunAgenda)
+	s.mux.HandleFunc("POST /api/insights/{namespace}/{name}/pause", s.pauseInsight(true))
+	s.mux.HandleFunc("POST /api/insights/{namespace}/{name}/resume", s.pauseInsight(false))
 	s.mux.HandleFunc("GET /api/watch/insights", s.watchInsights)
 	s.mux.HandleFunc("GET /api/watch/agendas", s.watchAgendas)
 	s.mux.HandleFunc("GET /api/watch/agendas/{namespace}/{name}", s.watchAgenda)
@@ -71,6 +77,10 @@ func writeError(w http.ResponseWriter, err error) {
 		code = int(status.Status().Code)
 	case errors.Is(err, errBadRequest):
 		code = http.StatusBadRequest
+	case errors.Is(err, errNotFound):
+		code = http.StatusNotFound
+	case errors.Is(err, errNotImplemented):
+		code = http.StatusNotImplemented
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
@@ -109,3 +119,8 @@ func checkName(what, v string) error {
 	}
 	return nil
 }
+
+var errNotFound = errors.New("not found")
+
+// notFound is a 404 of the UI's own (an operation not in the Agenda, no Pod yet).
+func notFound(msg string) error { return errors.Join(errNotFound, errors.New(msg)) }

@@ -134,3 +134,40 @@ func TestHelmWebhookCertificateModes(t *testing.T) {
 		t.Error("cert-manager: the manager does not read a mounted certificate")
 	}
 }
+
+// TestHelmAndKustomizeRenderTheSameUI compares the chart's UI (ui.enabled=true) with
+// config/ui, checks that the default renders no UI object, and that the UI's own
+// ServiceAccount may only impersonate users and groups (proxy mode) or nothing (token mode).
+func TestHelmAndKustomizeRenderTheSameUI(t *testing.T) {
+	helm := objects(t, framework.Tool(t, framework.HelmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system",
+		"--set", "ui.enabled=true"))
+	kustomize := objects(t, framework.Tool(t, framework.KubectlBinary(t), "kustomize", "config/ui"))
+	if len(kustomize) != 6 {
+		t.Fatalf("config/ui rendered %d objects, want 6", len(kustomize))
+	}
+	for key, obj := range kustomize {
+		if diff := cmp.Diff(obj, helm[key]); diff != "" {
+			t.Errorf("%s: Kustomize (-) and Helm (+) differ:\n%s", key, diff)
+		}
+	}
+	for key, obj := range objects(t, framework.Tool(t, framework.HelmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system")) {
+		if labels, _, _ := unstructured.NestedStringMap(obj, "metadata", "labels"); labels["app.kubernetes.io/component"] == "ui" {
+			t.Errorf("ui.enabled=false renders %s", key)
+		}
+	}
+	rules, _, _ := unstructured.NestedSlice(helm["ClusterRole//pop-ui-impersonator"], "rules")
+	if want := []any{map[string]any{"apiGroups": []any{""}, "resources": []any{"users", "groups"}, "verbs": []any{"impersonate"}}}; !cmp.Equal(rules, want) {
+		t.Errorf("the UI's ClusterRole is %v, want only %v", rules, want)
+	}
+	token := objects(t, framework.Tool(t, framework.HelmBinary(t), "template", "pop", "charts/pop", "--namespace", "pop-system",
+		"--set", "ui.enabled=true", "--set", "ui.auth=token"))
+	for key := range token {
+		if strings.HasPrefix(key, "ClusterRole") && strings.Contains(key, "pop-ui") {
+			t.Errorf("ui.auth=token renders %s: the UI needs no right of its own then", key)
+		}
+	}
+	args, _, _ := unstructured.NestedSlice(token["Deployment/pop-system/pop-ui"], "spec", "template", "spec", "containers")
+	if !strings.Contains(fmt.Sprint(args), "--auth=token") {
+		t.Errorf("ui.auth=token: the UI is not started with --auth=token: %v", args)
+	}
+}

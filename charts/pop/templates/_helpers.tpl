@@ -48,3 +48,8 @@ app.kubernetes.io/component: manager
 {{- end }}
 {{- end }}
 {{- end }}
+
+{{- define "pop.uiSelector" -}}
+app.kubernetes.io/name: pop
+app.kubernetes.io/component: ui
+{{- end }}

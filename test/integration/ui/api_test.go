@@ -2,11 +2,16 @@ package ui_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	authenticationv1 "k8s.io/api/authentication/v1"
+	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -135,3 +140,54 @@ func matchInsight(in *popv1.Insight) OmegaMatcher {
 		HaveField("Head", ConsistOf(HaveField("Position", int32(1)))),
 	)
 }
+
+var _ = Describe("UI API with the user's bearer token (--auth=token)", func() {
+	It("passes the token on: the token's own namespace only, 403 elsewhere, 401 without one", func() {
+		nsA := customerNamespace("a", "alice", "edit")
+		nsB := customerNamespace("b", "bob", "view")
+		Expect(env.Client.Create(ctx, builders.MakeAgenda("a-work", nsA).Op("x", "echo").Obj())).To(Succeed())
+		Expect(env.Client.Create(ctx, builders.MakeAgenda("b-work", nsB).Op("x", "echo").Obj())).To(Succeed())
+		// A ServiceAccount of customer a, bound to pop-customer-edit in its namespace.
+		sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "robot", Namespace: nsA}}
+		Expect(env.Client.Create(ctx, sa)).To(Succeed())
+		Expect(env.Client.Create(ctx, &rbacv1.RoleBinding{
+			ObjectMeta: metav1.ObjectMeta{Name: "robot-edit", Namespace: nsA},
+			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "pop-customer-edit"},
+			Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "robot", Namespace: nsA}},
+		})).To(Succeed())
+		tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{ExpirationSeconds: ptr.To[int64](600)}}
+		Expect(env.Client.SubResource("token").Create(ctx, sa, tr)).To(Succeed())
+		Expect(tr.Status.Token).NotTo(BeEmpty())
+
+		src, err := ui.NewTokenClients(env.Config, client.Options{Scheme: framework.Scheme()})
+		Expect(err).NotTo(HaveOccurred())
+		tsrv := httptest.NewServer(ui.NewServer(src))
+		defer tsrv.Close()
+		get := func(token, path string) (int, string) {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, tsrv.URL+path, nil)
+			Expect(err).NotTo(HaveOccurred())
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			// Proxy headers mean nothing in token mode.
+			req.Header.Set("X-Remote-User", "ops")
+			req.Header.Set("X-Remote-Group", "system:masters")
+			resp, err := http.DefaultClient.Do(req)
+			Expect(err).NotTo(HaveOccurred())
+			defer func() { _ = resp.Body.Close() }()
+			b, err := io.ReadAll(resp.Body)
+			Expect(err).NotTo(HaveOccurred())
+			return resp.StatusCode, string(b)
+		}
+		code, body := get(tr.Status.Token, "/api/agendas?namespace="+nsA)
+		Expect(code).To(Equal(http.StatusOK), body)
+		Expect(body).To(ContainSubstring(`"name":"a-work"`))
+		code, body = get(tr.Status.Token, "/api/agendas/"+nsB+"/b-work")
+		Expect(code).To(Equal(http.StatusForbidden), body)
+		Expect(body).To(ContainSubstring(`User \"system:serviceaccount:` + nsA + `:robot\" cannot get resource \"agendas\"`))
+		code, body = get("", "/api/agendas?namespace="+nsA)
+		Expect(code).To(Equal(http.StatusUnauthorized), body)
+		code, body = get("not-a-token", "/api/agendas?namespace="+nsA)
+		Expect(code).To(Equal(http.StatusUnauthorized), body)
+	})
+})

@@ -20,18 +20,28 @@ var platform = identity{user: "ops", groups: "system:masters"}
 
 type identity struct{ user, groups string }
 
-// call makes a request to the UI as who and returns the status and body.
+// call makes a request to the UI as who and returns the status and body; a POST carries the
+// page's X-Requested-By header.
 func call(who identity, method, path string) (int, []byte) {
 	GinkgoHelper()
-	req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, nil)
+	return callWith(who, method, path, "", map[string]string{"X-Requested-By": "pop-ui"})
+}
+
+// callWith makes a request with a body and exactly the given extra headers.
+func callWith(who identity, method, path, body string, headers map[string]string) (int, []byte) {
+	GinkgoHelper()
+	req, err := http.NewRequestWithContext(ctx, method, srv.URL+path, strings.NewReader(body))
 	Expect(err).NotTo(HaveOccurred())
 	setIdentity(req.Header, who)
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	resp, err := http.DefaultClient.Do(req)
 	Expect(err).NotTo(HaveOccurred())
 	defer func() { _ = resp.Body.Close() }()
-	body, err := io.ReadAll(resp.Body)
+	out, err := io.ReadAll(resp.Body)
 	Expect(err).NotTo(HaveOccurred())
-	return resp.StatusCode, body
+	return resp.StatusCode, out
 }
 
 func setIdentity(h http.Header, who identity) {

@@ -74,3 +74,16 @@ func customerNamespace(customer, user, role string) string {
 	})).To(Succeed())
 	return ns
 }
+
+// grantAgendaReader lets user read Agendas (only) in ns.
+func grantAgendaReader(ns, user string) {
+	GinkgoHelper()
+	role := &rbacv1.Role{ObjectMeta: metav1.ObjectMeta{Name: "agenda-reader", Namespace: ns}, Rules: []rbacv1.PolicyRule{{
+		APIGroups: []string{popv1.GroupVersion.Group}, Resources: []string{"agendas"}, Verbs: []string{"get", "list", "watch"}}}}
+	Expect(env.Client.Create(ctx, role)).To(Succeed())
+	Expect(env.Client.Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: user + "-agenda-reader", Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "Role", Name: "agenda-reader"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: user}},
+	})).To(Succeed())
+}
