@@ -218,15 +218,22 @@ func (s *Scheduler) writeAdmission(ctx context.Context, ag *popv1.Agenda, insigh
 }
 
 // markQueued records, once, that a pending Agenda waits in an Insight's queue, keeping the
-// position it shows.
+// position it shows there or giving it one (joinPosition).
 func (s *Scheduler) markQueued(ctx context.Context, ag *popv1.Agenda, key InsightKey, ins *popv1.Insight) {
 	fields := s.queuedFields(ag, key, ins)
 	c := meta.FindStatusCondition(ag.Status.Conditions, popv1.AgendaQueued)
 	if c != nil && c.Status == metav1.ConditionTrue && c.Reason == fields.Conditions[0].Reason && ag.Status.Insight == fields.Insight {
 		return
 	}
-	keepPosition(&fields, ag)
-	s.applyOrLog(ctx, ag, fields)
+	pos := int32(0)
+	if shownPosition(ag, key) != 0 {
+		keepPosition(&fields, ag)
+	} else {
+		pos = s.joinPosition(&fields, s.insights[key], ins.Spec.Paused)
+	}
+	if s.applyOrLog(ctx, ag, fields) && pos != 0 {
+		s.agendas[client.ObjectKeyFromObject(ag)].position = pos
+	}
 }
 
 // markUnmatched records, once, why no Insight takes the Agenda.

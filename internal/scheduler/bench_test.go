@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/types"
+
 	"github.com/pop-operator/pop/test/builders"
 )
 
@@ -33,6 +35,7 @@ func benchWorld(b *testing.B, pending int) (*world, *Scheduler) {
 		b.Fatalf("%d admitted after the rebuild, want %d", len(w.admitted), benchCapacity)
 	}
 	w.agendaLists, w.agendaGets = 0, 0
+	w.positionWrites = map[types.NamespacedName]int{}
 	return w, s
 }
 
@@ -71,6 +74,11 @@ func BenchmarkCycle(b *testing.B) {
 }
 
 func reportReads(b *testing.B, w *world) {
+	positions := 0
+	for _, n := range w.positionWrites {
+		positions += n
+	}
+	b.ReportMetric(float64(positions)/float64(b.N), "position-writes/op")
 	b.ReportMetric(float64(w.agendaGets)/float64(b.N), "agenda-reads/op")
 	b.ReportMetric(float64(w.agendaLists)/float64(b.N), "agenda-lists/op")
 }

@@ -42,12 +42,14 @@ func TestQueuePositionsWrittenByBucket(t *testing.T) {
 	// Unbucketed, each Agenda left would be rewritten at every admission ahead of it.
 	moves := (admitted - capacity) * (pending + capacity - admitted)
 	t.Logf("%d position writes for %d waiting Agendas over %d seconds (one per move would be %d)", writes, pending+capacity-admitted, seconds, moves)
-	all := 0
+	// Each Agenda's first position comes with the write that queues it; the passes' own
+	// writes stay within their budget.
+	passWrites := -len(keys)
 	for _, n := range w.positionWrites {
-		all += n
+		passWrites += n
 	}
-	if passes := seconds/int(positionRefresh/time.Second) + 2; all > positionBudget*passes {
-		t.Errorf("%d position writes in %d passes; the budget is %d a pass", all, passes, positionBudget)
+	if passes := seconds/int(positionRefresh/time.Second) + 2; passWrites > positionBudget*passes {
+		t.Errorf("%d position writes in %d passes; the budget is %d a pass", passWrites, passes, positionBudget)
 	}
 	if writes*5 > moves {
 		t.Errorf("%d position writes; the buckets should keep them below a fifth of %d moves", writes, moves)

@@ -55,6 +55,12 @@ func (st *insightState) admissionRate(now time.Time) float64 {
 	return float64(len(st.recent)) / span
 }
 
+// positionDepth is how far down its queue an Insight's positions are recomputed: ordering
+// the whole queue of a long backlog every pass would cost more than the admissions. An
+// Agenda further back shows the position it was given on joining the queue (see
+// joinPosition) until it comes this close to the head.
+const positionDepth = 1000
+
 // positionBudget is the most position writes one Insight makes per positionRefresh, so
 // that a long queue moving fast costs a bounded write rate. The positions furthest off
 // are written first; the others wait for a later pass.
@@ -86,11 +92,12 @@ func (s *Scheduler) refreshPositions(ctx context.Context) {
 	}
 }
 
-// stalePositions lists, furthest off first, at most positionBudget Agendas of an
-// Insight's queue whose written position is in another bucket than their place.
+// stalePositions lists, furthest off first, at most positionBudget Agendas among the first
+// positionDepth of an Insight's queue whose written position is in another bucket than
+// their place.
 func (s *Scheduler) stalePositions(st *insightState) []positionUpdate {
 	var out []positionUpdate
-	for i, it := range st.queue.Head(st.queue.Len()) {
+	for i, it := range st.queue.Head(min(st.queue.Len(), positionDepth)) {
 		key, pos := agendaKey(it.Key), int32(i+1)
 		a := s.agendas[key]
 		if a == nil || (a.position != 0 && bucket(a.position) == bucket(pos)) {
@@ -114,15 +121,34 @@ func (s *Scheduler) writePosition(ctx context.Context, insightKey InsightKey, in
 		return // gone: its event will remove it from the queue
 	}
 	fields := s.queuedFields(&ag, insightKey, ins)
+	setPosition(&fields, pos, rate, now)
+	if s.applyOrLog(ctx, &ag, fields) {
+		a.position = pos
+	}
+}
+
+// setPosition puts a position, and the expected admission at rate (0: unknown), in a write.
+func setPosition(fields *agendaStatusFields, pos int32, rate float64, now time.Time) {
 	at := metav1.NewTime(now)
 	fields.QueuePosition, fields.PositionTime = &pos, &at
 	if rate > 0 {
 		eta := metav1.NewTime(now.Add(time.Duration(float64(pos) / rate * float64(time.Second))).Truncate(time.Second))
 		fields.EstimatedAdmissionTime = &eta
 	}
-	if s.applyOrLog(ctx, &ag, fields) {
-		a.position = pos
+}
+
+// joinPosition is the position given to an Agenda joining a queue, in the write that says
+// it is queued: the queue's length, its exact place in FIFO (it joins at the tail) and an
+// upper bound at that moment in the others; the next pass corrects it within
+// positionDepth, furthest-off first.
+func (s *Scheduler) joinPosition(fields *agendaStatusFields, st *insightState, paused bool) int32 {
+	pos := int32(st.queue.Len())
+	rate := 0.0
+	if !paused {
+		rate = st.admissionRate(s.Clock.Now())
 	}
+	setPosition(fields, pos, rate, s.Clock.Now())
+	return pos
 }
 
 // queuedFields is the scheduler's part of a queued Agenda's status: its Insight and the
