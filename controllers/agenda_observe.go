@@ -108,7 +108,7 @@ func operationTypes(ag *popv1.Agenda) []string {
 
 // graphCache keeps the validated graph of each Agenda generation: the spec rarely changes,
 // and building the graph parses every reference of every operation (BenchmarkBuild1000 in
-// internal/dag measures it; docs/benchmarks.md has the figure).
+// internal/dag measures it; docs/benchmarks.md, The graph cache).
 type graphCache struct {
 	mu      sync.Mutex
 	entries map[types.NamespacedName]graphEntry

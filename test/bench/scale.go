@@ -114,13 +114,14 @@ func (r *Runner) Memory(ctx context.Context) error {
 }
 
 // Pending measures the scheduler with n Agendas in etcd, slots of them admitted (their Pods
-// held) and the rest queued. Filling etcd through the manager costs ~4 manager writes per
-// Agenda (an hour at 100,000 on this machine), so only the first slots+1 go through it; the
-// manager is then stopped, the rest created by the bench with the very status the manager
-// gave the queued one (Accepted, Queued), and the manager started again — so the phase also
-// measures a manager start with n Agendas to rebuild. Then, with n-slots pending: idle CPU,
-// capacity freed → next Admitted (one held Pod released at a time) and capacity raised →
-// next Admitted (an Insight change, after which the scheduler re-reads every Agenda).
+// held) and the rest queued. Filling etcd through the manager costs its writes for every
+// Agenda (docs/benchmarks.md counts them, and how long 100,000 take), so only the first
+// slots+1 go through it; the manager is then stopped, the rest created by the bench with
+// the very status the manager gave the queued one (Accepted, Queued), and the manager
+// started again — so the phase also measures a manager start with n Agendas to rebuild.
+// Then, with n-slots pending: idle CPU, capacity freed → next Admitted (one held Pod released
+// at a time) and capacity raised → next Admitted (an Insight change, after which the
+// scheduler re-reads every Agenda).
 func (r *Runner) Pending(ctx context.Context) error {
 	n, slots, phase := r.Sizes.Pending, 10, "pend"
 	if err := CreateInsight(ctx, r.Env.Client, phase, InsightSpec{Algorithm: popv1.FIFO, Capacity: int32(slots)}); err != nil {
