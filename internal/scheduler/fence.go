@@ -62,6 +62,9 @@ func (f LeaseFence) Hold(ctx context.Context) (time.Time, error) {
 // stays valid (no successor before it), so this bounds only how soon a renewal is seen.
 const holdReread = time.Second
 
+// holdReadTimeout bounds one read of the hold: a hung read must not stall the scheduler.
+const holdReadTimeout = 5 * time.Second
+
 // fenced returns the context for one pass's writes, ending when the fence's hold does, or
 // false when this process may not write.
 func (s *Scheduler) fenced(ctx context.Context) (context.Context, context.CancelFunc, bool) {
@@ -71,7 +74,9 @@ func (s *Scheduler) fenced(ctx context.Context) (context.Context, context.Cancel
 	now := s.Clock.Now()
 	// Read again after holdReread, or at once when a hold ran out; a failed read waits.
 	if now.Sub(s.lastHoldRead) >= holdReread || (!s.heldUntil.IsZero() && !now.Before(s.heldUntil)) {
-		until, err := s.Fence.Hold(ctx)
+		hctx, cancel := context.WithTimeout(ctx, holdReadTimeout)
+		until, err := s.Fence.Hold(hctx)
+		cancel()
 		s.lastHoldRead = now
 		if err != nil {
 			s.heldUntil = time.Time{}
