@@ -32,7 +32,7 @@ type Refusal struct {
 }
 
 // Refuse feeds back into a plan the launches whose Pods the API server refused, and returns
-// the plan with its status and requeue time brought up to date. A permanent refusal fails
+// the plan without them, its status and requeue time brought up to date. A permanent refusal fails
 // the attempt (the retry policy applies). Any other puts the operation back to wait and
 // tries again with backoff until the launch wait ends, which fails the attempt.
 func Refuse(obs Observed, plan Plan, refusals []Refusal) Plan {
@@ -47,11 +47,28 @@ func Refuse(obs Observed, plan Plan, refusals []Refusal) Plan {
 	for _, r := range refusals {
 		p.refused(r)
 	}
+	p.plan.Launch = started(plan.Launch, refusals)
 	p.skipAfterFailures()
 	// Recomputed by finish from the attempts whose Pods exist.
 	p.plan.Status.StartTime = obs.Agenda.Status.StartTime
 	out := p.finish()
 	finalize(&out.Status, obs.Agenda)
+	return out
+}
+
+// started is what of launches was started: all but the refused, so that the plan says what
+// happened.
+func started(launches []Launch, refusals []Refusal) []Launch {
+	refused := make(map[int]bool, len(refusals))
+	for _, r := range refusals {
+		refused[r.Index] = true
+	}
+	var out []Launch
+	for _, l := range launches {
+		if !refused[l.Index] {
+			out = append(out, l)
+		}
+	}
 	return out
 }
 

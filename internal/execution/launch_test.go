@@ -101,77 +101,79 @@ func TestDecideTimesOutAPodOfADeletedHandlerTypeByItsDeadline(t *testing.T) {
 	}
 }
 
+// TestRefuse: the launches the API server refused are fed back through the planner, which
+// returns the whole plan again: the refused launch taken back, the operation's status, the
+// failure policy applied and the requeue time.
 func TestRefuse(t *testing.T) {
 	const quota = `pods "ag-a-1" is forbidden: exceeded quota: q`
+	skippedB := builders.OpStatus("b", popv1.OperationSkipped).CompletedAt(t0).
+		Message("skipped: an operation it needs, or under FailFast any operation, failed")
 	tests := map[string]struct {
 		refusal      Refusal
 		retries      int32
 		blockedSince time.Duration // before t0; 0 when not blocked before
-		want         popv1.OperationStatus
-		wantPhase    popv1.AgendaPhase
-		wantRequeue  time.Duration
+		a, b         *builders.OpStatusWrapper
+		requeue      time.Duration
 	}{
-		"permanent, no retry: the operation fails": {
+		"permanent, no retry: the operation fails, FailFast skips b": {
 			refusal: Refusal{Index: 0, Message: "spec.activeDeadlineSeconds: Invalid value: 0", Permanent: true},
-			want: popv1.OperationStatus{Name: "a", State: popv1.OperationFailed, Attempts: 1, Failures: 1,
-				CompletionTime: &metav1.Time{Time: t0}, Message: "Pod refused by the API server: spec.activeDeadlineSeconds: Invalid value: 0"},
-			wantPhase: popv1.PhaseRunning, // c runs; b is skipped once c is done (FailFast)
+			a: builders.OpStatus("a", popv1.OperationFailed).Attempt(1, "").Failures(1).CompletedAt(t0).
+				Message("Pod refused by the API server: spec.activeDeadlineSeconds: Invalid value: 0"),
+			b: skippedB,
 		},
 		"permanent with retries: a failed attempt, retried after its backoff": {
 			refusal: Refusal{Index: 0, Message: "no PriorityClass with name x was found", Permanent: true}, retries: 1,
-			want: popv1.OperationStatus{Name: "a", State: popv1.OperationWaiting, Attempts: 1, Failures: 1,
-				NextAttemptTime: &metav1.MicroTime{Time: t0.Add(10 * time.Second)},
-				Message:         "attempt 1 failed: Pod refused by the API server: no PriorityClass with name x was found; retry 1 of 1 at 2026-11-27T12:00:10Z"},
-			wantPhase: popv1.PhaseRunning, wantRequeue: 10 * time.Second,
+			a: builders.OpStatus("a", popv1.OperationWaiting).Attempt(1, "").Failures(1).NextAttemptAt(t0.Add(10 * time.Second)).
+				Message("attempt 1 failed: Pod refused by the API server: no PriorityClass with name x was found; retry 1 of 1 at 2026-11-27T12:00:10Z"),
+			b: waitingB, requeue: 10 * time.Second,
 		},
 		"transient, first time: waits a second, attempt number kept free": {
 			refusal: Refusal{Index: 0, Message: quota},
-			want: popv1.OperationStatus{Name: "a", State: popv1.OperationWaiting, Attempts: 0,
-				BlockedSince: &metav1.Time{Time: t0}, NextAttemptTime: &metav1.MicroTime{Time: t0.Add(time.Second)},
-				Message: "Pod refused by the API server: " + quota + "; trying again at 2026-11-27T12:00:01Z, giving up at 2026-11-27T12:05:00Z"},
-			wantPhase: popv1.PhaseRunning, wantRequeue: time.Second,
+			a: builders.OpStatus("a", popv1.OperationWaiting).BlockedSince(t0).NextAttemptAt(t0.Add(time.Second)).
+				Message("Pod refused by the API server: " + quota + "; trying again at 2026-11-27T12:00:01Z, giving up at 2026-11-27T12:05:00Z"),
+			b: waitingB, requeue: time.Second,
 		},
 		"transient, refused for 20s: waits 20s more": {
 			refusal: Refusal{Index: 0, Message: quota}, blockedSince: 20 * time.Second,
-			want: popv1.OperationStatus{Name: "a", State: popv1.OperationWaiting, Attempts: 0,
-				BlockedSince: &metav1.Time{Time: t0.Add(-20 * time.Second)}, NextAttemptTime: &metav1.MicroTime{Time: t0.Add(20 * time.Second)},
-				Message: "Pod refused by the API server: " + quota + "; trying again at 2026-11-27T12:00:20Z, giving up at 2026-11-27T12:04:40Z"},
-			wantPhase: popv1.PhaseRunning, wantRequeue: 20 * time.Second,
+			a: builders.OpStatus("a", popv1.OperationWaiting).BlockedSince(t0.Add(-20 * time.Second)).NextAttemptAt(t0.Add(20 * time.Second)).
+				Message("Pod refused by the API server: " + quota + "; trying again at 2026-11-27T12:00:20Z, giving up at 2026-11-27T12:04:40Z"),
+			b: waitingB, requeue: 20 * time.Second,
 		},
 		"transient past the launch wait: the attempt fails": {
 			refusal: Refusal{Index: 0, Message: quota}, blockedSince: DefaultLaunchWait,
-			want: popv1.OperationStatus{Name: "a", State: popv1.OperationFailed, Attempts: 1, Failures: 1,
-				CompletionTime: &metav1.Time{Time: t0},
-				Message:        "Pod refused by the API server: " + quota + " (refused since 2026-11-27T11:55:00Z)"},
-			wantPhase: popv1.PhaseRunning,
+			a: builders.OpStatus("a", popv1.OperationFailed).Attempt(1, "").Failures(1).CompletedAt(t0).
+				Message("Pod refused by the API server: " + quota + " (refused since 2026-11-27T11:55:00Z)"),
+			b: skippedB,
 		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			ag := chain()
-			ag.Spec.Operations[0].Retries = &tc.retries
+			in := admitted(refusalAgenda(tc.retries))
 			if tc.blockedSince > 0 {
-				withOps(ag, popv1.OperationStatus{Name: "a", State: popv1.OperationWaiting, BlockedSince: &metav1.Time{Time: t0.Add(-tc.blockedSince)}})
+				in.Ops(builders.OpStatus("a", popv1.OperationWaiting).BlockedSince(t0.Add(-tc.blockedSince)))
 			}
-			obs := observe(t, ag, popv1.HandlerTypeSpec{})
-			plan := Decide(obs)
-			if len(plan.Launch) != 2 || plan.Launch[0].Index != 0 {
-				t.Fatalf("launches %+v", plan.Launch)
-			}
-			plan = Refuse(obs, plan, []Refusal{tc.refusal})
+			obs := observe(t, in.Obj(), popv1.HandlerTypeSpec{})
+			got := Refuse(obs, Decide(obs), []Refusal{tc.refusal})
 
-			got := opStatus(plan.Status, "a")
-			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("a (-want +got):\n%s", diff)
+			runningC := builders.OpStatus("c", popv1.OperationExecuting).Attempt(1, podName("c")).StartedAt(t0)
+			want := Plan{
+				Launch:       []Launch{{Index: 2, Attempt: 1, Payload: []byte(`"x"`)}},
+				RequeueAfter: tc.requeue,
+				Status: settled(admitted(refusalAgenda(tc.retries)).StartedAt(t0).Ops(tc.a, tc.b, runningC).
+					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, executingMsg("1", "0")), popv1.PhaseRunning),
 			}
-			if plan.Status.Phase != tc.wantPhase || plan.RequeueAfter != tc.wantRequeue {
-				t.Errorf("phase %s, requeue after %s; want %s, %s", plan.Status.Phase, plan.RequeueAfter, tc.wantPhase, tc.wantRequeue)
-			}
-			if st := plan.Status.StartTime; st == nil || !st.Time.Equal(t0) {
-				t.Errorf("startTime %v: c's Pod started at t0", st)
+			if diff := cmp.Diff(want, got, planCmp...); diff != "" {
+				t.Errorf("plan (-want +got):\n%s", diff)
 			}
 		})
 	}
+}
+
+// refusalAgenda is the chain with retries for a.
+func refusalAgenda(retries int32) *builders.AgendaWrapper {
+	w := chainSpec()
+	w.Spec.Operations[0].Retries = &retries
+	return w
 }
 
 func opStatus(st popv1.AgendaStatus, name string) popv1.OperationStatus {
