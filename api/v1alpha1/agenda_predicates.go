@@ -31,9 +31,6 @@ func (st *AgendaStatus) IsAdmitted() bool {
 // IsRunning reports an Agenda admitted and not finished: it holds its Insight's capacity.
 func IsRunning(ag *Agenda) bool { return IsAdmitted(ag) && !IsFinished(ag) }
 
-// IsQueued reports whether the Agenda waits in an Insight's queue (Queued=True).
-func IsQueued(ag *Agenda) bool { return meta.IsStatusConditionTrue(ag.Status.Conditions, AgendaQueued) }
-
 // IsAccepted reports whether the Agenda's current generation passed validation and found
 // every HandlerType it names.
 func IsAccepted(ag *Agenda) bool {
