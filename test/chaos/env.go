@@ -50,8 +50,9 @@ func StartEnv(dir string) (*Env, error) {
 	}
 	e := &Env{Proxy: proxy}
 	e.Env = &envtest.Environment{
-		CRDDirectoryPaths:     []string{filepath.Join(framework.RepoRoot(), "config", "crd", "bases")},
-		ErrorIfCRDPathMissing: true,
+		CRDDirectoryPaths:       []string{filepath.Join(framework.RepoRoot(), "config", "crd", "bases")},
+		ErrorIfCRDPathMissing:   true,
+		ControlPlaneStopTimeout: APIServerStopTimeout,
 		WebhookInstallOptions: envtest.WebhookInstallOptions{
 			Paths:            []string{filepath.Join(framework.RepoRoot(), "config", "webhook")},
 			LocalServingHost: "127.0.0.1",
@@ -100,8 +101,8 @@ func StartEnv(dir string) (*Env, error) {
 }
 
 // APIServerStopTimeout is how long kube-apiserver may take to shut down gracefully before it
-// is SIGKILLed.
-const APIServerStopTimeout = 60 * time.Second
+// is SIGKILLed (envtest's default).
+const APIServerStopTimeout = 20 * time.Second
 
 // RestartAPIServer stops kube-apiserver (SIGTERM, as a rolling control-plane upgrade does;
 // SIGKILL after APIServerStopTimeout) and starts it again on the same port, certificates and

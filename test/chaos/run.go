@@ -316,7 +316,7 @@ func (r *Run) apiPhase(ctx context.Context, n int) error {
 	}
 	f.Detail = fmt.Sprintf("SIGTERM, stopped after %.1f s, started again on the same etcd", stopped.Seconds())
 	if killed {
-		f.Detail = fmt.Sprintf("SIGTERM, SIGKILL after %s, started again on the same etcd", APIServerStopTimeout)
+		f.Detail = fmt.Sprintf("SIGTERM; still running after %s, SIGKILLed; started again on the same etcd", APIServerStopTimeout)
 	}
 	f.Ready = down
 	f.Resume = r.resume(ctx, f.At.Add(down), f.At)
