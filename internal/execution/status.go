@@ -10,9 +10,8 @@ import (
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 )
 
-// IsFinished is popv1.IsFinished, kept for internal/bridge until it calls that itself.
-//
-// Deprecated: use popv1.IsFinished.
+// IsFinished is popv1.IsFinished, kept only for internal/bridge until it calls that itself;
+// new code calls popv1.IsFinished.
 func IsFinished(ag *popv1.Agenda) bool { return popv1.IsFinished(ag) }
 
 // summarize derives percentComplete, times and the Running/Succeeded/Failed conditions
