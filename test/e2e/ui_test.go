@@ -33,19 +33,10 @@ import (
 // (/api/v1/namespaces/pop-system/services/pop-ui:http/proxy/…), which sends them to the
 // Service's endpoints, that is to the UI's Pod.
 var _ = Describe("The web UI (helm install --set ui.enabled=true)", Ordered, func() {
-	var cs *kubernetes.Clientset
 	BeforeAll(func() {
 		importUIImage()
-		cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigPath)
-		Expect(err).NotTo(HaveOccurred())
-		cs, err = kubernetes.NewForConfig(cfg)
-		Expect(err).NotTo(HaveOccurred())
 		helmInstall("--set", "ui.enabled=true")
-		Eventually(func(g Gomega) {
-			var dep appsv1.Deployment
-			g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: "pop-ui"}, &dep)).To(Succeed())
-			g.Expect(dep.Status.AvailableReplicas).To(BeNumerically(">=", 1))
-		}, installTimeout, time.Second).Should(Succeed(), uiLog)
+		waitForUI()
 	})
 	AfterAll(func() {
 		// The suite's default install, no UI: without values helm upgrade would reuse the last ones.
@@ -54,50 +45,6 @@ var _ = Describe("The web UI (helm install --set ui.enabled=true)", Ordered, fun
 			return apierrors.IsNotFound(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: "pop-ui"}, &appsv1.Deployment{}))
 		}, timeout, interval).Should(BeTrue(), "helm upgrade with ui.enabled=false left the UI")
 	})
-
-	// viaService makes a request to the UI through its Service, as user when not empty.
-	viaService := func(user, path string) (int, string) {
-		GinkgoHelper()
-		req := cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/" + operatorNamespace + "/services/pop-ui:http/proxy" + path)
-		if user != "" {
-			req = req.SetHeader("X-Remote-User", user)
-		}
-		var code int
-		tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		defer cancel()
-		body, _ := req.Do(tctx).StatusCode(&code).Raw()
-		return code, string(body)
-	}
-
-	// viaEndpoint makes a request as user to the Service's ready endpoint, as kube-proxy would
-	// route it: the test process reaches Pod addresses on the node's bridge, as the API server
-	// does. The API server's service proxy drops X-Remote-User (next spec), so an identity can
-	// be sent only this way (in a real cluster: by the authenticating proxy).
-	viaEndpoint := func(user, path string) (int, string) {
-		GinkgoHelper()
-		var slices discoveryv1.EndpointSliceList
-		Expect(k8s.List(ctx, &slices, client.InNamespace(operatorNamespace), client.MatchingLabels{discoveryv1.LabelServiceName: "pop-ui"})).To(Succeed())
-		addr := ""
-		for _, sl := range slices.Items {
-			for _, ep := range sl.Endpoints {
-				if ep.Conditions.Ready != nil && *ep.Conditions.Ready && len(ep.Addresses) > 0 {
-					addr = ep.Addresses[0]
-				}
-			}
-		}
-		Expect(addr).NotTo(BeEmpty(), "the pop-ui Service has no ready endpoint")
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(addr, "8080")+path, nil)
-		Expect(err).NotTo(HaveOccurred())
-		if user != "" {
-			req.Header.Set("X-Remote-User", user)
-		}
-		resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-		Expect(err).NotTo(HaveOccurred())
-		defer func() { _ = resp.Body.Close() }()
-		b, err := io.ReadAll(resp.Body)
-		Expect(err).NotTo(HaveOccurred())
-		return resp.StatusCode, string(b)
-	}
 
 	It("serves the page and its assets through the Service", func() {
 		code, body := viaService("", "/")
@@ -134,11 +81,7 @@ var _ = Describe("The web UI (helm install --set ui.enabled=true)", Ordered, fun
 
 	It("acts as the user on real Pods: the customer's own Agenda, its operation's log tail; 403 for another's", func() {
 		mine, theirs := newNamespace("ui-mine", 5), newNamespace("ui-theirs", 5)
-		Expect(k8s.Create(ctx, &rbacv1.RoleBinding{
-			ObjectMeta: metav1.ObjectMeta{Name: "carla-edit", Namespace: mine},
-			RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "pop-customer-edit"},
-			Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: "carla"}},
-		})).To(Succeed())
+		customerUser(mine, "carla")
 		ag := builders.MakeAgenda("through-the-ui", mine).Op("hello", "echo", "hello from the web UI").Obj()
 		ag.Spec.PodCleanup = popv1.KeepAll // the succeeded Pod and its log stay for the UI to show
 		other := builders.MakeAgenda("not-carlas", theirs).Op("x", "echo", "secret").Obj()
@@ -175,6 +118,102 @@ var _ = Describe("The web UI (helm install --set ui.enabled=true)", Ordered, fun
 		}
 	})
 })
+
+// The same UI with `kubectl apply -k config/ui` beside the Helm-installed manager (the
+// suite's; config/ui names its objects as the chart does), removed afterwards.
+var _ = Describe("The web UI (kubectl apply -k config/ui)", Ordered, func() {
+	BeforeAll(func() {
+		importUIImage()
+		kubectlRun("apply", "-k", "config/ui")
+		waitForUI()
+	})
+	AfterAll(func() {
+		kubectlRun("delete", "-k", "config/ui", "--wait")
+	})
+
+	It("serves the page through the Service and acts as the user", func() {
+		code, body := viaService("", "/")
+		Expect(code).To(Equal(http.StatusOK), body)
+		Expect(body).To(ContainSubstring("<title>POP</title>"))
+		mine, theirs := newNamespace("uik-mine", 5), newNamespace("uik-theirs", 5)
+		customerUser(mine, "kai")
+		Expect(k8s.Create(ctx, builders.MakeAgenda("mine", mine).Op("a", "echo", "k").Obj())).To(Succeed())
+		code, body = viaEndpoint("kai", "/api/agendas?namespace="+mine)
+		Expect(code).To(Equal(http.StatusOK), body)
+		Expect(body).To(ContainSubstring(`"name":"mine"`))
+		code, body = viaEndpoint("kai", "/api/agendas?namespace="+theirs)
+		Expect(code).To(Equal(http.StatusForbidden), body)
+		Expect(body).To(ContainSubstring(`User \"kai\" cannot list resource \"agendas\"`))
+	})
+})
+
+// viaService makes a request to the UI through its Service, as user when not empty.
+func viaService(user, path string) (int, string) {
+	GinkgoHelper()
+	cfg, err := clientcmd.BuildConfigFromFlags("", kubeconfigPath)
+	Expect(err).NotTo(HaveOccurred())
+	cs, err := kubernetes.NewForConfig(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	req := cs.CoreV1().RESTClient().Get().AbsPath("/api/v1/namespaces/" + operatorNamespace + "/services/pop-ui:http/proxy" + path)
+	if user != "" {
+		req = req.SetHeader("X-Remote-User", user)
+	}
+	var code int
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	body, _ := req.Do(tctx).StatusCode(&code).Raw()
+	return code, string(body)
+}
+
+// viaEndpoint makes a request as user to the Service's ready endpoint, as kube-proxy would
+// route it: the test process reaches Pod addresses on the node's bridge, as the API server
+// does. The API server's service proxy drops X-Remote-User (the first spec), so an identity can
+// be sent only this way (in a real cluster: by the authenticating proxy).
+func viaEndpoint(user, path string) (int, string) {
+	GinkgoHelper()
+	var slices discoveryv1.EndpointSliceList
+	Expect(k8s.List(ctx, &slices, client.InNamespace(operatorNamespace), client.MatchingLabels{discoveryv1.LabelServiceName: "pop-ui"})).To(Succeed())
+	addr := ""
+	for _, sl := range slices.Items {
+		for _, ep := range sl.Endpoints {
+			if ep.Conditions.Ready != nil && *ep.Conditions.Ready && len(ep.Addresses) > 0 {
+				addr = ep.Addresses[0]
+			}
+		}
+	}
+	Expect(addr).NotTo(BeEmpty(), "the pop-ui Service has no ready endpoint")
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(addr, "8080")+path, nil)
+	Expect(err).NotTo(HaveOccurred())
+	if user != "" {
+		req.Header.Set("X-Remote-User", user)
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	Expect(err).NotTo(HaveOccurred())
+	defer func() { _ = resp.Body.Close() }()
+	b, err := io.ReadAll(resp.Body)
+	Expect(err).NotTo(HaveOccurred())
+	return resp.StatusCode, string(b)
+}
+
+// waitForUI waits until the pop-ui Deployment is Available.
+func waitForUI() {
+	GinkgoHelper()
+	Eventually(func(g Gomega) {
+		var dep appsv1.Deployment
+		g.Expect(k8s.Get(ctx, client.ObjectKey{Namespace: operatorNamespace, Name: "pop-ui"}, &dep)).To(Succeed())
+		g.Expect(dep.Status.AvailableReplicas).To(BeNumerically(">=", 1))
+	}, installTimeout, time.Second).Should(Succeed(), uiLog)
+}
+
+// customerUser binds user to pop-customer-edit in ns.
+func customerUser(ns, user string) {
+	GinkgoHelper()
+	Expect(k8s.Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: user + "-edit", Namespace: ns},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: "pop-customer-edit"},
+		Subjects:   []rbacv1.Subject{{APIGroup: rbacv1.GroupName, Kind: "User", Name: user}},
+	})).To(Succeed())
+}
 
 // importUIImage builds pop-ui:dev from this tree and imports it into the cluster's containerd:
 // up.sh imports images only when it starts the cluster, which may be older than the tree.
