@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -21,16 +23,48 @@ import (
 	"github.com/pop-operator/pop/internal/ui"
 )
 
+// options are pop-ui's flags.
+type options struct {
+	addr, auth string
+}
+
+// parseArgs parses and checks the flags; the shipped Deployments' args are checked with it
+// (shipped_test.go).
+func parseArgs(args []string, out io.Writer) (options, error) {
+	fs := flag.NewFlagSet("pop-ui", flag.ContinueOnError)
+	fs.SetOutput(out)
+	var o options
+	fs.StringVar(&o.addr, "listen", ":8080", "address to serve the UI on")
+	fs.StringVar(&o.auth, "auth", ui.AuthProxy, "who the user is: proxy (X-Remote-User/X-Remote-Group from an authenticating proxy, impersonated) or token (the request's bearer token, passed on)")
+	local := fs.Bool("local", false, "act with the kubeconfig's own identity (for one user on their machine; bind to localhost)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if fs.NArg() > 0 {
+		return o, fmt.Errorf("unexpected arguments %v", fs.Args())
+	}
+	if *local {
+		o.auth = ui.AuthLocal
+	}
+	if o.auth != ui.AuthProxy && o.auth != ui.AuthToken && o.auth != ui.AuthLocal {
+		return o, fmt.Errorf("--auth=%s: proxy or token", o.auth)
+	}
+	if _, _, err := net.SplitHostPort(o.addr); err != nil {
+		return o, fmt.Errorf("--listen=%s: %w", o.addr, err)
+	}
+	return o, nil
+}
+
 func main() {
 	logf.SetLogger(logr.Discard())
-	addr := flag.String("listen", ":8080", "address to serve the UI on")
-	auth := flag.String("auth", ui.AuthProxy, "who the user is: proxy (X-Remote-User/X-Remote-Group from an authenticating proxy, impersonated) or token (the request's bearer token, passed on)")
-	local := flag.Bool("local", false, "act with the kubeconfig's own identity (for one user on their machine; bind to localhost)")
-	flag.Parse()
-	if *local {
-		*auth = ui.AuthLocal
+	o, err := parseArgs(os.Args[1:], os.Stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return
 	}
-	if err := run(*addr, *auth); err != nil {
+	if err == nil {
+		err = run(o.addr, o.auth)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "pop-ui:", err)
 		os.Exit(1)
 	}
