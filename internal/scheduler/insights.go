@@ -106,6 +106,9 @@ func (s *Scheduler) applyInsight(key InsightKey, ins *popv1.Insight) []types.Nam
 		st = s.usage(key)
 		st.queue = newQueue(policyOf(ins), st.admitted)
 		st.ins = ins
+		// Its first positions pass waits a period: Agendas keep the positions they show
+		// (or get one on joining), and a rebuild's first admissions settle first.
+		st.positionsAt = s.Clock.Now()
 		return s.waitingKeys()
 	case !equality.Semantic.DeepEqual(policyOf(st.ins), policyOf(ins)):
 		st.queue = requeue(st.queue, policyOf(ins), st.admitted)

@@ -154,8 +154,8 @@ func TestIdleWritesNothing(t *testing.T) {
 	}
 	s := w.scheduler()
 	w.settle(s)
-	w.clock.Step(time.Second)
-	w.settle(s) // the status after the first admissions
+	w.clock.Step(positionRefresh)
+	w.settle(s) // the status and queue positions after the first admissions
 	w.agendaLists, w.agendaGets, w.insightWrites = 0, 0, 0
 
 	w.advance(s, 10*time.Second)

@@ -98,11 +98,17 @@ func newGate(c client.Client) *gate {
 }
 
 func (g *gate) close() { g.mu.Lock(); g.closed = true; g.mu.Unlock() }
+
+// release lets held writes go; again, it does nothing (a failed spec's cleanup calls it,
+// so that its scheduler can stop).
 func (g *gate) release() {
 	g.mu.Lock()
-	g.closed = false
-	g.mu.Unlock()
-	close(g.open)
+	defer g.mu.Unlock()
+	if g.open != nil {
+		g.closed = false
+		close(g.open)
+		g.open = nil
+	}
 }
 
 func (g *gate) Status() client.SubResourceWriter {
@@ -119,10 +125,11 @@ func (s gatedStatus) Patch(ctx context.Context, obj client.Object, p client.Patc
 		body, err := p.Data(obj)
 		s.g.mu.Lock()
 		held := s.g.closed && err == nil && bytes.Contains(body, []byte(`"admissionTime"`))
+		open := s.g.open
 		s.g.mu.Unlock()
-		if held {
+		if held && open != nil {
 			s.g.waiting <- struct{}{}
-			<-s.g.open
+			<-open
 		}
 	}
 	return s.SubResourceWriter.Patch(ctx, obj, p, opts...)
@@ -146,6 +153,7 @@ var _ = Describe("Leader handover", func() {
 		var a *gate
 		stopA := startScheduler(l.fence("a"), func(c client.Client) client.Client { a = newGate(c); return a })
 		defer stopA()
+		defer a.release()
 		first := newAgenda("first", ns, 0)
 		waitFor(first, isAdmitted)
 		low := newAgenda("low", ns, 0)
@@ -163,6 +171,7 @@ var _ = Describe("Leader handover", func() {
 		stopB := startScheduler(l.fence("b"), nil)
 		defer stopB()
 		waitFor(high, isAdmitted)
+		Expect(get(low).Status.QueuePosition).To(HaveValue(BeEquivalentTo(1)), "low waits first in line")
 
 		By("a's write goes out late")
 		a.release()

@@ -82,6 +82,11 @@ var _ = Describe("Admission order through the scheduler", func() {
 		waitFor(two, succeeded)
 		Expect(log.admissions()).To(ConsistOf("one", "one", "two"), "%s", log)
 		log.check(1, "one")
+		for _, ag := range []*popv1.Agenda{one, two} { // the admission removed any queue position
+			st := get(ag).Status
+			Expect(st.QueuePosition).To(BeNil(), "%s", ag.Name)
+			Expect(st.EstimatedAdmissionTime).To(BeNil(), "%s", ag.Name)
+		}
 	})
 })
 

@@ -77,7 +77,7 @@ func startScheduler(fence scheduler.Fence, wrap func(client.Client) client.Clien
 	s := scheduler.New(scheduler.Options{Client: mgr.GetClient(), Cache: mgr.GetCache(), Clock: clock.RealClock{},
 		OperatorNamespace: operatorNamespace, Log: mgr.GetLogger().WithName("scheduler"), Fence: fence})
 	Expect(mgr.Add(s)).To(Succeed())
-	stop, err := framework.RunManager(ctx, mgr, s.Ready(), func(err error) { Fail(err.Error()) })
+	stop, err := framework.RunManager(ctx, mgr, s.Ready(), func(err error) { defer GinkgoRecover(); Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
 	return stop
 }
@@ -90,7 +90,7 @@ func startControllers() context.CancelFunc {
 	Expect(err).NotTo(HaveOccurred())
 	parts, err := controllers.Setup(mgr, controllers.Options{MaxConcurrentReconciles: 4, OperatorNamespace: operatorNamespace})
 	Expect(err).NotTo(HaveOccurred())
-	stop, err := framework.RunManager(ctx, mgr, parts.Scheduler.Ready(), func(err error) { Fail(err.Error()) })
+	stop, err := framework.RunManager(ctx, mgr, parts.Scheduler.Ready(), func(err error) { defer GinkgoRecover(); Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
 	return stop
 }
