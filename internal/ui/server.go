@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io/fs"
 	"net/http"
+	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -35,7 +36,14 @@ type Server struct {
 func NewServer(clients ClientSource) *Server {
 	s := &Server{clients: clients, mux: http.NewServeMux(), streams: make(chan struct{}, maxStreams)}
 	page, _ := fs.Sub(static, "static")
-	s.mux.Handle("GET /", http.FileServerFS(page))
+	files := http.FileServerFS(page)
+	s.mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" && strings.HasSuffix(r.URL.Path, "/") {
+			http.NotFound(w, r) // no directory listings
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 	s.mux.HandleFunc("GET /api/insights", s.listInsights)
 	s.mux.HandleFunc("GET /api/agendas", s.listAgendas)
 	s.mux.HandleFunc("GET /api/agendas/{namespace}/{name}", s.getAgenda)
