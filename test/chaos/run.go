@@ -56,6 +56,9 @@ type Run struct {
 	Seed uint64
 	// Prebuilt names the manager binary when it was given rather than built.
 	Prebuilt string
+	// Understate is subtracted from each Insight's capacity as the auditor knows it: a self-test
+	// of the auditor on real traffic (1 must find moments over capacity and fail the run).
+	Understate int
 
 	Env      *Env
 	Auditor  *Auditor
@@ -84,7 +87,11 @@ func (r *Run) Execute(ctx context.Context) error {
 	if err := Seed(ctx, r.Env.Client); err != nil {
 		return err
 	}
-	r.Auditor = NewAuditor(r.Env.Client, Capacities())
+	caps := Capacities()
+	for k := range caps {
+		caps[k] -= r.Understate
+	}
+	r.Auditor = NewAuditor(r.Env.Client, caps)
 	if err := r.Auditor.Start(ctx); err != nil {
 		return err
 	}

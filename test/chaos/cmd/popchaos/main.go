@@ -31,9 +31,10 @@ func main() {
 	seed := flag.Uint64("seed", uint64(time.Now().UnixNano()), "random seed of the load and the fault moments")
 	keep := flag.Bool("keep", false, "keep the scratch folder (manager logs)")
 	manager := flag.String("manager", "", "a manager binary to run instead of building ./cmd/manager from this tree")
+	understate := flag.Int("understate-capacity", 0, "self-test of the auditor: tell it each Insight's capacity less this (1 must fail the run)")
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard())
-	ok, err := run(*size, *out, *manager, *seed, *keep)
+	ok, err := run(*size, *out, *manager, *seed, *keep, *understate)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "popchaos:", err)
 		os.Exit(1)
@@ -43,7 +44,7 @@ func main() {
 	}
 }
 
-func run(size, out, bin string, seed uint64, keep bool) (bool, error) {
+func run(size, out, bin string, seed uint64, keep bool, understate int) (bool, error) {
 	sz, found := chaos.Sizes[size]
 	if !found {
 		return false, fmt.Errorf("unknown -size %q: short, mid or full", size)
@@ -65,7 +66,7 @@ func run(size, out, bin string, seed uint64, keep bool) (bool, error) {
 			return false, err
 		}
 	}
-	r := &chaos.Run{Size: sz, Dir: dir, Bin: bin, Log: logf, Seed: seed, Prebuilt: prebuilt}
+	r := &chaos.Run{Size: sz, Dir: dir, Bin: bin, Log: logf, Seed: seed, Prebuilt: prebuilt, Understate: understate}
 	runErr := r.Execute(ctx)
 	if runErr != nil && !keep {
 		keep = true // the managers' logs explain a failed run
