@@ -220,9 +220,11 @@ const (
 	OperationSucceeded OperationState = "Succeeded"
 	// OperationFailed: its last attempt failed.
 	OperationFailed OperationState = "Failed"
-	// OperationSkipped: it will never run because a dependency failed.
+	// OperationSkipped: it will never run: an operation it needs failed or was skipped, or,
+	// under FailFast, any operation failed before it started.
 	OperationSkipped OperationState = "Skipped"
-	// OperationCancelled: the Agenda was cancelled or timed out before it completed.
+	// OperationCancelled: the Agenda was stopped before the operation completed: cancelled
+	// (before or after admission), past its timeout, or deleted.
 	OperationCancelled OperationState = "Cancelled"
 )
 
@@ -294,12 +296,13 @@ type AgendaStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// phase summarises the conditions: Pending, Queued, Running, Succeeded, Failed or
-	// Cancelled.
+	// phase summarises the conditions: Invalid, Pending, Queued, Running, Succeeded, Failed
+	// or Cancelled.
 	// +optional
 	Phase AgendaPhase `json:"phase,omitempty"`
 
-	// conditions are the contract: Accepted, Queued, Admitted, Running, Succeeded, Failed.
+	// conditions are the contract: Accepted, Queued, Admitted, Running, Succeeded, Failed,
+	// Cancelled.
 	// +listType=map
 	// +listMapKey=type
 	// +kubebuilder:validation:MaxItems=16

@@ -28,15 +28,16 @@ const (
 	AgendaAccepted = "Accepted"
 	// AgendaQueued is True while the Agenda waits in an Insight's queue.
 	AgendaQueued = "Queued"
-	// AgendaAdmitted is True once the scheduler admitted the Agenda; it stays True until the
-	// Agenda finishes, holding its place in the Insight's capacity.
+	// AgendaAdmitted is True once the scheduler admitted the Agenda, and stays True after the
+	// Agenda ends, until a rerun sends it back to its queue. An admitted Agenda holds a place
+	// in its Insight's capacity until it finishes.
 	AgendaAdmitted = "Admitted"
 	// AgendaRunning is True while at least one operation is executing.
 	AgendaRunning = "Running"
 	// AgendaSucceeded is True when every operation completed successfully.
 	AgendaSucceeded = "Succeeded"
 	// AgendaFailed is True when an operation failed after its last attempt, or the Agenda was
-	// cancelled.
+	// stopped: cancelled, past its timeout, or deleted before it finished.
 	AgendaFailed = "Failed"
 	// AgendaCancelled is True when spec.cancel stopped the Agenda.
 	AgendaCancelled = "Cancelled"

@@ -31,7 +31,7 @@ func uiCmd(g *globals) *cobra.Command {
 			}
 			ns := g.namespace
 			_, _ = fmt.Fprintf(cmd.OutOrStdout(), "POP UI on http://%s/#/agendas (namespace %q in the page's box; Ctrl-C stops)\n", ln.Addr(), ns)
-			srv := &http.Server{Handler: ui.NewServer(ui.LocalClients{Client: c}), ReadHeaderTimeout: 10 * time.Second}
+			srv := &http.Server{Handler: ui.NewServer(ui.LocalClients{Client: c, RESTConfig: g.restConfig}), ReadHeaderTimeout: 10 * time.Second}
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 				return err
 			}
