@@ -53,13 +53,13 @@ func Setup(mgr ctrl.Manager, opts Options) (*Components, error) {
 	if err := ag.SetupWithManager(mgr, opts); err != nil {
 		return nil, fmt.Errorf("setting up Agenda controller: %w", err)
 	}
-	sched := &scheduler.Scheduler{
+	sched := scheduler.New(scheduler.Options{
 		Client:            mgr.GetClient(),
 		Cache:             mgr.GetCache(),
 		Clock:             clock.RealClock{},
 		OperatorNamespace: opts.OperatorNamespace,
 		Log:               mgr.GetLogger().WithName("scheduler"),
-	}
+	})
 	if err := mgr.Add(sched); err != nil {
 		return nil, fmt.Errorf("adding the scheduler: %w", err)
 	}
