@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/execution"
 )
 
 // TakenOverAnnotation names the center whose lapsed claim this center took over before
@@ -144,7 +143,7 @@ func heldBy(r Record, ag *popv1.Agenda, center string, now time.Time, lease time
 	r.Center = center
 	r.TakenOverFrom = ag.Annotations[TakenOverAnnotation]
 	r.LeaseExpiresAt = 0
-	if !execution.IsFinished(ag) {
+	if !popv1.IsFinished(ag) {
 		r.LeaseExpiresAt = now.Add(lease).Unix()
 	}
 	return r

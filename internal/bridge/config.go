@@ -81,6 +81,11 @@ type Config struct {
 	// of its unfinished Agendas every third of it; once it lapses another center that
 	// receives the message (a redelivery or a resend) takes the claim over.
 	ClaimLease time.Duration
+	// CapacityAware bounds the pending bridged Agendas also by what this center's Insights
+	// can admit soon: their free capacity plus CapacityHeadroom (docs/centers.md). It needs
+	// list/watch on Insights.
+	CapacityAware    bool
+	CapacityHeadroom int
 }
 
 // DefaultConfig is the configuration before flags.
@@ -99,6 +104,7 @@ func DefaultConfig() Config {
 		TombstoneRetention: 14 * 24 * time.Hour,
 		Center:             "default",
 		ClaimLease:         5 * time.Minute,
+		CapacityHeadroom:   10,
 	}
 }
 
@@ -142,6 +148,8 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.RecordTTL, "bridge-record-ttl", c.RecordTTL, "Expire DynamoDB records this long after their Agenda finished; 0 keeps them until the Agenda is deleted.")
 	fs.StringVar(&c.Center, "center", c.Center, "This cluster's name among the centers sharing the bridge's queues and table (unique per cluster; a DNS label).")
 	fs.DurationVar(&c.ClaimLease, "bridge-claim-lease", c.ClaimLease, "How long this center's claim on an unfinished Agenda holds without renewal before another center may take it over.")
+	fs.BoolVar(&c.CapacityAware, "bridge-capacity-aware", c.CapacityAware, "Receive only while the pending bridged Agendas are fewer than the free capacity of this center's Insights plus --bridge-capacity-headroom (needs list/watch on Insights).")
+	fs.IntVar(&c.CapacityHeadroom, "bridge-capacity-headroom", c.CapacityHeadroom, "With --bridge-capacity-aware, how many bridged Agendas may wait beyond the Insights' free capacity.")
 	fs.DurationVar(&c.TombstoneRetention, "bridge-tombstone-retention", c.TombstoneRetention, "Keep a deleted bridged Agenda's agendaId taken this long (its record becomes a tombstone); 0 keeps it forever.")
 }
 
@@ -156,16 +164,27 @@ func (c *Config) Validate() error {
 	if c.VisibilityTimeout < time.Second || c.VisibilityTimeout > 12*time.Hour {
 		return errors.New("--bridge-visibility-timeout must be between 1s and 12h (the SQS limits)")
 	}
-	if c.DeferDelay < 0 || c.DeferDelay > 15*time.Minute {
-		return errors.New("--bridge-defer-delay must be between 0 and 15m (the SQS limit)")
-	}
-	if c.Pollers < 1 || c.MaxPending < 1 || c.MaxPendingPerCustomer < 1 || c.MaxMessageBytes < 1 {
-		return errors.New("--bridge-pollers, --bridge-max-pending, --bridge-max-pending-per-customer and --bridge-max-message-bytes must be positive")
+	if err := c.validateFlow(); err != nil {
+		return err
 	}
 	if err := c.validateClaims(); err != nil {
 		return err
 	}
 	return c.validateQueues()
+}
+
+// validateFlow checks flow control's settings.
+func (c *Config) validateFlow() error {
+	if c.DeferDelay < 0 || c.DeferDelay > 15*time.Minute {
+		return errors.New("--bridge-defer-delay must be between 0 and 15m (the SQS limit)")
+	}
+	if c.CapacityHeadroom < 0 {
+		return errors.New("--bridge-capacity-headroom must not be negative")
+	}
+	if c.Pollers < 1 || c.MaxPending < 1 || c.MaxPendingPerCustomer < 1 || c.MaxMessageBytes < 1 {
+		return errors.New("--bridge-pollers, --bridge-max-pending, --bridge-max-pending-per-customer and --bridge-max-message-bytes must be positive")
+	}
+	return nil
 }
 
 // validateClaims checks what keeps an agendaId taken: the center's name (the holder of its

@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/execution"
 	"github.com/pop-operator/pop/internal/metrics"
 )
 
@@ -37,6 +36,31 @@ type flowControl struct {
 	unseen   map[string]time.Time
 	observed map[string]time.Time
 	paused   bool
+
+	// With capacity-aware pulling (aware), the bound is also the free capacity of the
+	// center's unpaused Insights (capacity − admitted, from their status at the last
+	// count) plus headroom: a center pulls only what it can admit soon and leaves the rest
+	// of a shared queue to centers with room.
+	aware              bool
+	headroom           int
+	capacity, admitted int
+	center             string
+}
+
+// configure sets what the bounds depend on beyond the flags passed to room and take.
+func (f *flowControl) configure(c Config) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.aware, f.headroom, f.center = c.CapacityAware, c.CapacityHeadroom, c.Center
+}
+
+// bound is the pending bridged Agendas allowed now: maxPending, or less when the
+// center's Insights are nearly full.
+func (f *flowControl) bound(maxPending int) int {
+	if !f.aware {
+		return maxPending
+	}
+	return min(maxPending, max(f.capacity-f.admitted, 0)+f.headroom)
 }
 
 // recount bounds how often the pending Agendas are counted.
@@ -54,6 +78,8 @@ func (f *flowControl) room(ctx context.Context, c client.Reader, bound, most int
 		log.Error(err, "Counting pending bridged Agendas failed; holding the intake")
 		return 0
 	}
+	bound = f.bound(bound)
+	CenterBound.WithLabelValues(f.center).Set(float64(bound))
 	room := min(bound-f.used(), most)
 	f.setPaused(room <= 0, bound, log)
 	if namespace != "" {
@@ -71,7 +97,7 @@ func (f *flowControl) take(ctx context.Context, c client.Reader, namespace strin
 	if err := f.refresh(ctx, c); err != nil {
 		return false, err
 	}
-	if f.used() >= bound || f.customerRoom(namespace, perCustomer) <= 0 {
+	if f.used() >= f.bound(bound) || f.customerRoom(namespace, perCustomer) <= 0 {
 		return false, nil
 	}
 	if f.inflight == nil {
@@ -154,7 +180,7 @@ func (f *flowControl) count(ctx context.Context, c client.Reader) error {
 	for i := range list.Items {
 		ag := &list.Items[i]
 		delete(f.unseen, ag.Namespace+"/"+ag.Name)
-		if !execution.IsFinished(ag) && !meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) {
+		if !popv1.IsFinished(ag) && !meta.IsStatusConditionTrue(ag.Status.Conditions, popv1.AgendaAdmitted) {
 			n++
 			byNS[ag.Namespace]++
 		}
@@ -166,8 +192,39 @@ func (f *flowControl) count(ctx context.Context, c client.Reader) error {
 			}
 		}
 	}
+	if f.aware {
+		var insights popv1.InsightList
+		if err := c.List(ctx, &insights, client.UnsafeDisableDeepCopy); err != nil {
+			return err
+		}
+		f.capacity, f.admitted = insightLoad(insights.Items)
+	}
 	f.pending, f.byNS, f.counted = n, byNS, time.Now()
+	f.export()
 	return nil
+}
+
+// insightLoad sums the capacity and the admitted Agendas of the unpaused Insights (a
+// paused one admits nothing soon). An Insight admitting more than its capacity (lowered
+// while full) adds no negative room.
+func insightLoad(items []popv1.Insight) (capacity, admitted int) {
+	for i := range items {
+		ins := &items[i]
+		if ins.Spec.Paused {
+			continue
+		}
+		c := int(ins.Spec.CapacityOrDefault())
+		capacity += c
+		admitted += min(int(ins.Status.Admitted), c)
+	}
+	return capacity, admitted
+}
+
+// export sets the center's flow-control gauges.
+func (f *flowControl) export() {
+	CenterPending.WithLabelValues(f.center).Set(float64(f.used()))
+	CenterCapacity.WithLabelValues(f.center).Set(float64(f.capacity))
+	CenterAdmitted.WithLabelValues(f.center).Set(float64(f.admitted))
 }
 
 func (f *flowControl) setPaused(paused bool, bound int, log logr.Logger) {
@@ -175,7 +232,7 @@ func (f *flowControl) setPaused(paused bool, bound int, log logr.Logger) {
 		return
 	}
 	f.paused = paused
-	log.Info("Flow control", "paused", paused, "pending", f.used(), "bound", bound,
+	log.Info("Flow control", "capacityAware", f.aware, "insightCapacity", f.capacity, "admitted", f.admitted, "paused", paused, "pending", f.used(), "bound", bound,
 		"cached", f.pending, "unseen", len(f.unseen), "inflight", f.used()-f.pending-len(f.unseen))
 	if paused {
 		metrics.BridgePaused.Set(1)

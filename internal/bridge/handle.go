@@ -15,7 +15,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/metrics"
 )
 
 // Dead-letter message attributes.
@@ -100,7 +99,7 @@ func (i *Intake) submit(ctx context.Context, q *intakeQueue, m *sqstypes.Message
 	if isNew {
 		result = "created"
 	}
-	metrics.BridgeMessages.WithLabelValues(result, "").Inc()
+	i.counted(result, "")
 	return true, nil
 }
 
@@ -112,14 +111,17 @@ func (i *Intake) claim(ctx context.Context, sub *Submission) (_ Claim, done bool
 	c, err := i.Store.Claim(ctx, sub.CustomerID, sub.Key, i.Config.Center, i.Config.ClaimLease, time.Now())
 	switch {
 	case errors.Is(err, ErrTombstoned):
-		metrics.BridgeMessages.WithLabelValues("duplicate", "").Inc()
+		i.counted("duplicate", "")
 		return c, true, nil
 	case err != nil:
 		return c, false, err
 	case !c.Mine:
 		i.Log.Info("Message dropped: another center holds its claim", "customer", sub.CustomerID, "agendaId", sub.Key, "center", c.Holder)
-		metrics.BridgeMessages.WithLabelValues("duplicate", "ClaimedByAnotherCenter").Inc()
+		i.counted("duplicate", "ClaimedByAnotherCenter")
 		return c, true, nil
+	case c.TakenOverFrom != "":
+		i.Log.Info("Took over a lapsed claim", "customer", sub.CustomerID, "agendaId", sub.Key, "from", c.TakenOverFrom)
+		CenterTakeovers.WithLabelValues(i.Config.Center, c.TakenOverFrom).Inc()
 	}
 	return c, false, nil
 }
@@ -146,7 +148,7 @@ func (i *Intake) undoCreate(ctx context.Context, ag *popv1.Agenda, isNew bool) (
 		}
 		i.Log.Info("Cancelled an Agenda created for an agendaId whose tombstone appeared meanwhile", "agenda", client.ObjectKeyFromObject(ag).String())
 	}
-	metrics.BridgeMessages.WithLabelValues("duplicate", "").Inc()
+	i.counted("duplicate", "")
 	return true, nil
 }
 
@@ -163,7 +165,7 @@ func (i *Intake) deferMessage(ctx context.Context, q *intakeQueue, m *sqstypes.M
 	if err != nil {
 		return false, fmt.Errorf("deferring a message of a customer at its bound: %w", err)
 	}
-	metrics.BridgeMessages.WithLabelValues("deferred", "").Inc()
+	i.counted("deferred", "")
 	return true, nil
 }
 
@@ -174,7 +176,7 @@ func (i *Intake) refuse(ctx context.Context, q *intakeQueue, m *sqstypes.Message
 	}
 	i.Log.Info("Message refused and dead-lettered", "queue", q.url, "messageId", aws.ToString(m.MessageId),
 		"customer", snd.customer, "verified", snd.verified, "reason", rej.Reason, "detail", rej.Detail)
-	metrics.BridgeMessages.WithLabelValues("rejected", rej.Reason).Inc()
+	i.counted("rejected", rej.Reason)
 	return true, nil
 }
 

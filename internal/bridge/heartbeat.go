@@ -28,6 +28,13 @@ type Heartbeat struct {
 	Capacity int `dynamodbav:"capacity"`
 	Pending  int `dynamodbav:"pending"`
 	Queues   int `dynamodbav:"queues"`
+	// With capacity-aware pulling: InsightCapacity and Admitted sum the center's unpaused
+	// Insights' capacity and admitted Agendas, and Bound is the pending Agendas its flow
+	// control allows now (min of Capacity and the free capacity plus the headroom).
+	CapacityAware   bool `dynamodbav:"capacityAware"`
+	InsightCapacity int  `dynamodbav:"insightCapacity"`
+	Admitted        int  `dynamodbav:"admitted"`
+	Bound           int  `dynamodbav:"bound"`
 }
 
 // Beat writes a center's heartbeat.
@@ -67,11 +74,8 @@ func (s *Store) Centers(ctx context.Context) ([]Heartbeat, error) {
 // beat writes this center's heartbeat every heartbeatEvery until ctx ends.
 func (i *Intake) beat(ctx context.Context) {
 	for {
-		i.flow.mu.Lock()
-		pending := i.flow.used()
-		i.flow.mu.Unlock()
-		hb := Heartbeat{Center: i.Config.Center, LastSeen: time.Now().UTC().Format(time.RFC3339),
-			Capacity: i.Config.MaxPending, Pending: pending, Queues: len(i.queues())}
+		hb := i.flow.heartbeat(i.Config.MaxPending)
+		hb.Center, hb.LastSeen, hb.Queues = i.Config.Center, time.Now().UTC().Format(time.RFC3339), len(i.queues())
 		if err := i.Store.Beat(ctx, hb); err != nil && ctx.Err() == nil {
 			i.Log.Error(err, "Heartbeat not written")
 		}
@@ -80,4 +84,12 @@ func (i *Intake) beat(ctx context.Context) {
 			return
 		}
 	}
+}
+
+// heartbeat is flow control's part of the center's heartbeat.
+func (f *flowControl) heartbeat(maxPending int) Heartbeat {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return Heartbeat{Capacity: maxPending, Pending: f.used(), CapacityAware: f.aware,
+		InsightCapacity: f.capacity, Admitted: f.admitted, Bound: f.bound(maxPending)}
 }

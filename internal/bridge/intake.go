@@ -48,7 +48,9 @@ func (i *Intake) NeedLeaderElection() bool { return false }
 // Start polls every intake queue with Config.Pollers long polls until ctx ends.
 func (i *Intake) Start(ctx context.Context) error {
 	i.Log.Info("SQS intake starting", "sharedQueues", i.Config.IntakeQueues, "customerQueues", len(i.Config.CustomerQueues),
-		"pollers", i.Config.Pollers, "maxPending", i.Config.MaxPending, "maxPendingPerCustomer", i.Config.MaxPendingPerCustomer)
+		"pollers", i.Config.Pollers, "maxPending", i.Config.MaxPending, "maxPendingPerCustomer", i.Config.MaxPendingPerCustomer,
+		"center", i.Config.Center, "capacityAware", i.Config.CapacityAware, "capacityHeadroom", i.Config.CapacityHeadroom)
+	i.flow.configure(i.Config)
 	if err := i.watchAgendas(ctx); err != nil {
 		return err
 	}
@@ -200,7 +202,7 @@ func (i *Intake) settle(ctx context.Context, q *intakeQueue, m *sqstypes.Message
 		return false
 	}
 	log.Info("Message dead-lettered on its last receive", "reason", rej.Reason, "detail", rej.Detail)
-	metrics.BridgeMessages.WithLabelValues("rejected", rej.Reason).Inc()
+	i.counted("rejected", rej.Reason)
 	return true
 }
 

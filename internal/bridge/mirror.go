@@ -17,7 +17,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/execution"
 	"github.com/pop-operator/pop/internal/metrics"
 )
 
@@ -91,7 +90,7 @@ func (m *Mirror) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, 
 func (m *Mirror) write(ctx context.Context, ag *popv1.Agenda, customer string) (ctrl.Result, error) {
 	now := time.Now()
 	written, err := m.Store.Put(ctx, heldBy(RecordOf(ag, customer, now, m.TTL), ag, m.Center, now, m.Lease))
-	if err == nil && !written && !execution.IsFinished(ag) {
+	if err == nil && !written && !popv1.IsFinished(ag) {
 		err = m.Store.Renew(ctx, customer, AgendaIDOf(ag), m.Center, now.Add(m.Lease))
 	}
 	if errors.Is(err, ErrClaimedElsewhere) {
@@ -113,7 +112,7 @@ func (m *Mirror) write(ctx context.Context, ag *popv1.Agenda, customer string) (
 	} else {
 		metrics.MirrorWrites.WithLabelValues("stale").Inc()
 	}
-	if execution.IsFinished(ag) {
+	if popv1.IsFinished(ag) {
 		return ctrl.Result{}, nil
 	}
 	return ctrl.Result{RequeueAfter: m.Lease / 3}, nil
@@ -124,7 +123,7 @@ func (m *Mirror) write(ctx context.Context, ag *popv1.Agenda, customer string) (
 // runs the work. A bridged Agenda still running here is cancelled, so that the work runs
 // in one center; its record stays the other center's.
 func (m *Mirror) lostClaim(ctx context.Context, ag *popv1.Agenda) error {
-	if ag.Labels[SourceLabel] != SourceSQS || execution.IsFinished(ag) || ag.Spec.Cancel {
+	if ag.Labels[SourceLabel] != SourceSQS || popv1.IsFinished(ag) || ag.Spec.Cancel {
 		return nil
 	}
 	patch := client.MergeFrom(ag.DeepCopy())

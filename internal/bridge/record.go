@@ -8,7 +8,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/internal/execution"
 )
 
 // StateRejected is the record state of a message that went to the dead-letter queue.
@@ -111,7 +110,7 @@ func RecordOf(ag *popv1.Agenda, customer string, now time.Time, ttl time.Duratio
 func TombstoneOf(ag *popv1.Agenda, customer string, now time.Time, retention time.Duration) Record {
 	r := RecordOf(ag, customer, now, 0)
 	r.DeletedAt = now.UTC().Format(time.RFC3339)
-	if !execution.IsFinished(ag) {
+	if !popv1.IsFinished(ag) {
 		r.State = StateDeleted
 	}
 	r.ExpiresAt = 0

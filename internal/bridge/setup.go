@@ -19,6 +19,12 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config, concurrency int) err
 	}
 	store := &Store{DB: clients.DynamoDB, Table: c.Table}
 	if c.Table != "" {
+		log := mgr.GetLogger().WithName("bridge")
+		if n, err := cancelLostClaims(ctx, mgr.GetAPIReader(), mgr.GetClient(), store, c.Center, log); err != nil {
+			log.Error(err, "Checking this center's claims at start failed; the mirror cancels what it lost as it reconciles")
+		} else if n > 0 {
+			log.Info("Cancelled the Agendas whose claims other centers took over while this one was down", "cancelled", n)
+		}
 		m := &Mirror{Client: mgr.GetClient(), Store: store, Scope: c.Mirror, TTL: c.RecordTTL, TombstoneRetention: c.TombstoneRetention,
 			Center: c.Center, Lease: c.ClaimLease}
 		if err := m.SetupWithManager(mgr, concurrency); err != nil {

@@ -84,6 +84,7 @@ func onboardIn(e *framework.Env, id string, key []byte, paused bool) string {
 var _ = Describe("Centers sharing one intake", Ordered, func() {
 	var east, west *center
 	var id, queue string
+	var westSim *podsim.Simulator
 
 	BeforeAll(func() {
 		stopManager()
@@ -93,7 +94,8 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 		DeferCleanup(func() { Expect(env2.Stop()).To(Succeed()) })
 		sctx, stopSim := context.WithCancel(ctx)
 		DeferCleanup(stopSim)
-		go podsim.New(env2.Client).Run(sctx)
+		westSim = podsim.New(env2.Client)
+		go westSim.Run(sctx)
 
 		id = fmt.Sprintf("centers-%d", customers.Add(1))
 		key := []byte("key-of-" + id)
@@ -225,6 +227,14 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 		}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
 		east.kill()
 		west.kill()
+	})
+
+	It("gives a center with free capacity more of the shared queue than a full one (capacity-aware pulling)", func() {
+		capacitySplit(east, west, westSim, id, queue)
+	})
+
+	It("accounts for every message exactly once when a center is killed mid-run", func() {
+		runKill(east, west, westSim, id, queue)
 	})
 })
 
