@@ -21,13 +21,17 @@ type Size struct {
 	WebhookOutage time.Duration // how long the webhook is unreachable
 	Rate          float64       // Agendas created per second
 	Drain         time.Duration // how long Agendas may take to end after the last fault
+	// TakeoverGoalFails makes a takeover slower than TakeoverGoal fail the run. The short
+	// run, in CI on shared cores, reports it instead: a time is the benchmark's to judge,
+	// not a pass/fail test's on a noisy machine; no takeover within a minute fails any run.
+	TakeoverGoalFails bool
 }
 
 // Sizes are the run's sizes: full is issue 15's, short runs in CI.
 var Sizes = map[string]Size{
 	"short": {Name: "short", Agendas: 150, Kills: 3, LeaderKills: 1, WebhookOutage: 10 * time.Second, Rate: 3, Drain: 3 * time.Minute},
-	"mid":   {Name: "mid", Agendas: 600, Kills: 8, LeaderKills: 2, WebhookOutage: 30 * time.Second, Rate: 4, Drain: 8 * time.Minute},
-	"full":  {Name: "full", Agendas: 2000, Kills: 20, LeaderKills: 5, WebhookOutage: 30 * time.Second, Rate: 4, Drain: 15 * time.Minute},
+	"mid":   {Name: "mid", Agendas: 600, Kills: 8, LeaderKills: 2, WebhookOutage: 30 * time.Second, Rate: 4, Drain: 8 * time.Minute, TakeoverGoalFails: true},
+	"full":  {Name: "full", Agendas: 2000, Kills: 20, LeaderKills: 5, WebhookOutage: 30 * time.Second, Rate: 4, Drain: 15 * time.Minute, TakeoverGoalFails: true},
 }
 
 // TakeoverGoal is issue 15's bound on a leader takeover with the default 15 s lease.
@@ -300,7 +304,12 @@ func (r *Run) killLeader(ctx context.Context, pair []*Replica) Fault {
 	}
 	f.Ready = took.At.Sub(f.At)
 	if f.Ready > TakeoverGoal {
-		f.Failed = fmt.Sprintf("takeover %s, over the %s goal", f.Ready.Round(time.Millisecond), TakeoverGoal)
+		over := fmt.Sprintf("takeover %s, over the %s goal", f.Ready.Round(time.Millisecond), TakeoverGoal)
+		if r.Size.TakeoverGoalFails {
+			f.Failed = over
+		} else {
+			f.Detail += "; " + over + " (reported, not failed, in the " + r.Size.Name + " run)"
+		}
 	}
 	f.Resume = r.resume(ctx, maxTime(took.At.Add(-time.Second), f.At.Add(500*time.Millisecond)), f.At)
 	r.Log("  killed leader %s; Lease taken over after %s, work resumed after %s", f.Detail, f.Ready.Round(time.Millisecond), f.Resume.Round(time.Millisecond))
