@@ -44,6 +44,8 @@ func TestShippedDeploymentsStart(t *testing.T) {
 		{"helm bridge.mode=embedded", helmTemplate(bridgeValues...), []string{"pop-manager"}},
 		{"helm bridge.mode=deployment", helmTemplate(append(bridgeValues, "--set", "bridge.mode=deployment", "--set", "bridge.requireSignatures=true")...),
 			[]string{"pop-manager", "pop-bridge"}},
+		{"helm bridge.capacityAware=true", helmTemplate(append(bridgeValues, "--set", "bridge.mode=deployment", "--set", "bridge.capacityAware=true")...),
+			[]string{"pop-manager", "pop-bridge"}},
 		{"helm bridge.customerQueues", helmTemplate("--set", "bridge.customerQueues.acme="+account+"pop-intake-acme",
 			"--set", "bridge.customerQueues.beta="+account+"pop-intake-beta", "--set", "bridge.deadLetterQueue="+account+"pop-intake-dead-letters",
 			"--set", "bridge.table=pop-agendas", "--set", "bridge.mode=deployment"), []string{"pop-manager", "pop-bridge"}},

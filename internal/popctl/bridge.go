@@ -2,6 +2,7 @@ package popctl
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/spf13/cobra"
 
@@ -30,9 +31,10 @@ func bridgeCentersCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "%-24s %-22s %8s %8s %6s\n", "CENTER", "LAST SEEN", "CAPACITY", "PENDING", "QUEUES")
+			fmt.Fprintf(g.out, "%-24s %-22s %8s %8s %6s %8s %11s %6s\n", "CENTER", "LAST SEEN", "CAPACITY", "PENDING", "QUEUES", "ADMITTED", "INSIGHT CAP", "BOUND")
 			for _, hb := range hbs {
-				fmt.Fprintf(g.out, "%-24s %-22s %8d %8d %6d\n", hb.Center, hb.LastSeen, hb.Capacity, hb.Pending, hb.Queues)
+				fmt.Fprintf(g.out, "%-24s %-22s %8d %8d %6d %8s %11s %6s\n", hb.Center, hb.LastSeen, hb.Capacity, hb.Pending, hb.Queues,
+					awareOnly(hb, hb.Admitted), awareOnly(hb, hb.InsightCapacity), awareOnly(hb, hb.Bound))
 			}
 			return nil
 		},
@@ -92,4 +94,12 @@ Run it once per customer queue; existing queues and the table are kept.`,
 	f.StringVar(&cfg.SQSEndpoint, "sqs-endpoint", "", "SQS endpoint override (emulators)")
 	f.StringVar(&cfg.DynamoDBEndpoint, "dynamodb-endpoint", "", "DynamoDB endpoint override (emulators)")
 	return cmd
+}
+
+// awareOnly shows a figure only a capacity-aware center reports; "-" for the others.
+func awareOnly(hb bridge.Heartbeat, n int) string {
+	if !hb.CapacityAware {
+		return "-"
+	}
+	return strconv.Itoa(n)
 }

@@ -43,6 +43,10 @@ app.kubernetes.io/component: manager
 - --bridge-mirror={{ .mirror }}
 - --bridge-max-pending={{ .maxPending }}
 - --bridge-max-pending-per-customer={{ .maxPendingPerCustomer }}
+{{- if .capacityAware }}
+- --bridge-capacity-aware
+- --bridge-capacity-headroom={{ .capacityHeadroom }}
+{{- end }}
 {{- if .requireSignatures }}
 - --bridge-require-signatures
 {{- end }}
