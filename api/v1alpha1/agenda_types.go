@@ -167,6 +167,13 @@ type AgendaSpec struct {
 	// +optional
 	Cancel bool `json:"cancel,omitempty"`
 
+	// suspend, while true, starts no new Pod: running ones finish and their outcomes are
+	// recorded, retries and ready operations wait, and the Suspended condition says so.
+	// Setting it back to false resumes where the Agenda stood. A suspended Agenda stays
+	// admitted (it keeps its place in its Insight's capacity) and its timeout keeps running.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
 	// rerun requests a rerun of a finished Agenda.
 	// +optional
 	Rerun *RerunSpec `json:"rerun,omitempty"`

@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
@@ -34,9 +35,44 @@ func run(obs Observed) Plan {
 		p.stopAll(reason, msg)
 	} else {
 		p.skipAfterFailures()
-		p.launchReady()
+		if obs.Agenda.Spec.Suspend {
+			p.holdSuspended()
+		} else {
+			p.launchReady()
+		}
 	}
-	return p.finish()
+	plan := p.finish()
+	setSuspended(&plan.Status, obs.Agenda)
+	return plan
+}
+
+// holdSuspended is launchReady under spec.suspend: nothing starts. A waiting operation is
+// not being kept from starting by its HandlerType or a refusal while the Agenda is
+// suspended, so its launch wait starts again on resume.
+func (p *planner) holdSuspended() {
+	for i := range p.ops {
+		if s := &p.ops[i]; s.State == popv1.OperationWaiting {
+			s.BlockedSince = nil
+		}
+	}
+}
+
+// setSuspended records spec.suspend in the Suspended condition: True while it holds a
+// running Agenda, False (Resumed, or Finished once the Agenda ended) after. An Agenda never
+// suspended gets no condition.
+func setSuspended(st *popv1.AgendaStatus, ag *popv1.Agenda) {
+	was := meta.FindStatusCondition(st.Conditions, popv1.AgendaSuspended)
+	switch {
+	case st.IsFinished():
+		if was != nil && was.Status == metav1.ConditionTrue {
+			setCondition(st, ag.Generation, popv1.AgendaSuspended, false, popv1.ReasonFinished, "the Agenda finished")
+		}
+	case ag.Spec.Suspend:
+		setCondition(st, ag.Generation, popv1.AgendaSuspended, true, popv1.ReasonSuspended,
+			"spec.suspend: no new Pod starts; running ones finish")
+	case was != nil && was.Status == metav1.ConditionTrue:
+		setCondition(st, ag.Generation, popv1.AgendaSuspended, false, popv1.ReasonResumed, "spec.suspend lifted: operations start again")
+	}
 }
 
 // finish summarises the operations into the Agenda's status and says when to look again.

@@ -44,6 +44,8 @@ func summarize(st *popv1.AgendaStatus, ag *popv1.Agenda, now time.Time) {
 		setCondition(st, gen, popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting,
 			fmt.Sprintf("%d of %d operations executing, %d complete", counts[popv1.OperationExecuting], total,
 				counts[popv1.OperationSucceeded]))
+	case ag.Spec.Suspend:
+		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonSuspended, "no operation executing: suspended by spec.suspend")
 	default:
 		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonOperationsWaiting, waitingMessage(st.Operations))
 	}

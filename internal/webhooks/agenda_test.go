@@ -24,10 +24,11 @@ func TestValidateUpdateJudgesOnlyAChangedSpec(t *testing.T) {
 		running bool
 		wantErr string
 	}{
-		"cancel":               {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }},
-		"cancel while running": {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }, running: true},
-		"finalizer removed":    {change: func(ag *popv1.Agenda) { ag.Finalizers = nil }},
-		"label added":          {change: func(ag *popv1.Agenda) { ag.Labels = map[string]string{"team": "video"} }},
+		"cancel":                {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }},
+		"cancel while running":  {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }, running: true},
+		"suspend while running": {change: func(ag *popv1.Agenda) { ag.Spec.Suspend = true }, running: true},
+		"finalizer removed":     {change: func(ag *popv1.Agenda) { ag.Finalizers = nil }},
+		"label added":           {change: func(ag *popv1.Agenda) { ag.Labels = map[string]string{"team": "video"} }},
 		"operations changed": {
 			change:  func(ag *popv1.Agenda) { ag.Spec.Operations[1].Type = "other" },
 			wantErr: "spec.operations[0].dependsOn[0]",
