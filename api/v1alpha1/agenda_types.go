@@ -49,6 +49,15 @@ type Operation struct {
 	// +optional
 	DependsOn []string `json:"dependsOn,omitempty"`
 
+	// when is a condition (a CEL expression) the operation runs under: false, it is Skipped,
+	// which does not fail the Agenda. It reads ops.<name>.phase and ops.<name>.output of the
+	// operations it names, which become dependencies that must end (not succeed) first, and
+	// params, the Agenda's spec.params. An evaluation error fails the operation
+	// (docs/workflow-language.md).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	When string `json:"when,omitempty"`
+
 	// retries overrides the HandlerType's retry limit for this operation.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
@@ -227,7 +236,8 @@ const (
 	OperationSucceeded OperationState = "Succeeded"
 	// OperationFailed: its last attempt failed.
 	OperationFailed OperationState = "Failed"
-	// OperationSkipped: it will never run because a dependency failed.
+	// OperationSkipped: it will never run: its when condition was false, or an operation
+	// it needs failed or was skipped.
 	OperationSkipped OperationState = "Skipped"
 	// OperationCancelled: the Agenda was cancelled or timed out before it completed.
 	OperationCancelled OperationState = "Cancelled"

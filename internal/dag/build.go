@@ -8,6 +8,7 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/refs"
+	"github.com/pop-operator/pop/internal/when"
 )
 
 var operationsPath = field.NewPath("spec", "operations")
@@ -25,9 +26,10 @@ func Build(spec *popv1.AgendaSpec) (*Graph, field.ErrorList) {
 	// depSets[i][d] is true when operation i requires d's success, false when it reads d
 	// only through optional references.
 	depSets := make([]map[int]bool, len(names))
+	conditions := make([]*when.Condition, len(names))
 	for i := range spec.Operations {
 		var opErrs field.ErrorList
-		depSets[i], opErrs = operationDeps(&spec.Operations[i], i, index)
+		depSets[i], conditions[i], opErrs = operationDeps(&spec.Operations[i], i, index)
 		errs = append(errs, opErrs...)
 	}
 	errs = append(errs, validateRerun(spec.Rerun, index)...)
@@ -35,6 +37,7 @@ func Build(spec *popv1.AgendaSpec) (*Graph, field.ErrorList) {
 		return nil, errs
 	}
 	g := newGraph(names, depSets)
+	g.conditions = conditions
 	order, stuck := g.topoSort()
 	if len(stuck) > 0 {
 		return nil, field.ErrorList{cycleError(g, g.findCycle(stuck))}
@@ -64,7 +67,7 @@ type depAdder func(p *field.Path, name, selfMsg string, required bool)
 // operationDeps gathers operation i's dependencies from dependsOn, params.dependsOn and
 // the references in its payload. A dependency is required unless every way the operation
 // names it is an optional reference.
-func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bool, field.ErrorList) {
+func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bool, *when.Condition, field.ErrorList) {
 	path := operationsPath.Index(i)
 	deps := map[int]bool{}
 	var errs field.ErrorList
@@ -90,7 +93,24 @@ func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bo
 		addDep(path.Child("params", "dependsOn"), name, "an operation cannot depend on itself", true)
 	}
 	errs = append(errs, payloadDeps(op, path.Child("payload"), addDep)...)
-	return deps, errs
+	cond, condErrs := conditionDeps(op, path.Child("when"), addDep)
+	return deps, cond, append(errs, condErrs...)
+}
+
+// conditionDeps compiles the operation's when condition and adds the operations it reads:
+// they must end, whatever the outcome, before it is evaluated (an optional dependency).
+func conditionDeps(op *popv1.Operation, path *field.Path, addDep depAdder) (*when.Condition, field.ErrorList) {
+	if op.When == "" {
+		return nil, nil
+	}
+	cond, err := when.Compile(op.When)
+	if err != nil {
+		return nil, field.ErrorList{field.Invalid(path, op.When, err.Error())}
+	}
+	for _, name := range cond.Operations() {
+		addDep(path, name, "a condition cannot read its own operation", false)
+	}
+	return cond, nil
 }
 
 // payloadDeps validates every reference in the payload and adds the operations whose

@@ -7,6 +7,8 @@ package dag
 
 import (
 	"sort"
+
+	"github.com/pop-operator/pop/internal/when"
 )
 
 // Graph is a validated, acyclic dependency graph over an Agenda's operations, indexed in
@@ -20,6 +22,16 @@ type Graph struct {
 	// (nil when it has none): it waits for them to end, not to succeed.
 	optional []map[int]bool
 	order    []int
+	// conditions[i] is operation i's compiled when, nil without one.
+	conditions []*when.Condition
+}
+
+// Condition is operation i's compiled when condition; nil when it has none.
+func (g *Graph) Condition(i int) *when.Condition {
+	if g.conditions == nil {
+		return nil
+	}
+	return g.conditions[i]
 }
 
 // Len is the number of operations.

@@ -59,6 +59,26 @@ func TestBuildErrors(t *testing.T) {
 			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Rerun("1", popv1.RerunOperations, "zz"),
 			want:   []string{`spec.rerun.operations[0]: Invalid value: "zz": unknown operation "zz"`},
 		},
+		"when that does not compile": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t").Op("c", "t").When("ops.a.phase ==").Op("d", "t"),
+			want:   []string{`spec.operations[2].when: Invalid value: "ops.a.phase ==": ERROR: <input>:1:15: Syntax error`},
+		},
+		"when that is not boolean": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t").When(`"yes"`),
+			want:   []string{`spec.operations[1].when: Invalid value: "\"yes\"": must be a boolean expression, not string`},
+		},
+		"when reading an unknown operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t").When(`ops.ghost.phase == "Succeeded"`),
+			want:   []string{`spec.operations[1].when: Invalid value: "ghost": unknown operation "ghost"`},
+		},
+		"when reading its own operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").When(`ops.a.phase == "Succeeded"`),
+			want:   []string{`spec.operations[0].when: Invalid value: "a": a condition cannot read its own operation`},
+		},
+		"when closing a cycle": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", "@<b.out>").Op("b", "t").When(`ops.a.phase == "Failed"`),
+			want:   []string{`dependency cycle: a -> b -> a`},
+		},
 		"every error is reported": {
 			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", "@<x.out>").DependsOn("y").Op("b", "t", "@<pop.bad>"),
 			want: []string{
@@ -160,5 +180,26 @@ func TestReady(t *testing.T) {
 				t.Errorf("Ready (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestConditionDependencies: the operations a when reads are optional dependencies (they must
+// end, not succeed); a plain reference to the same one keeps it required.
+func TestConditionDependencies(t *testing.T) {
+	ag := builders.MakeAgenda("a", "ns").Op("scan", "t").Op("probe", "t").
+		Op("encode", "t", "@<probe.out>").When(`ops.scan.output.count > 2 && ops["probe"].phase == "Succeeded"`).
+		Op("plain", "t").Obj()
+	g, errs := Build(&ag.Spec)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if diff := cmp.Diff([]int{0, 1}, g.Deps(2)); diff != "" {
+		t.Errorf("Deps(encode) (-want +got):\n%s", diff)
+	}
+	if !g.Optional(2, 0) || g.Optional(2, 1) {
+		t.Errorf("Optional(encode, scan) = %v, want true; Optional(encode, probe) = %v, want false", g.Optional(2, 0), g.Optional(2, 1))
+	}
+	if g.Condition(2) == nil || g.Condition(3) != nil {
+		t.Errorf("Condition(encode) = %v, want compiled; Condition(plain) = %v, want nil", g.Condition(2), g.Condition(3))
 	}
 }

@@ -13,6 +13,8 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/podspec"
+	"github.com/pop-operator/pop/internal/refs"
+	"github.com/pop-operator/pop/internal/when"
 )
 
 // planner carries one pass over an admitted, unfinished Agenda.
@@ -240,21 +242,27 @@ func (p *planner) stopAll(reason, message string) {
 
 // skipAfterFailures marks operations that can no longer run: under FailFast every
 // operation not yet started once any failed, under ContinueIndependent the failed
-// operations' dependents.
+// operations' dependents; under both, the dependents that need a skipped operation.
 func (p *planner) skipAfterFailures() {
 	var failed []int
+	anyFailed := false
 	for i := range p.ops {
-		if p.ops[i].State == popv1.OperationFailed || p.ops[i].State == popv1.OperationSkipped {
+		switch p.ops[i].State {
+		case popv1.OperationFailed:
+			anyFailed = true
+			failed = append(failed, i)
+		case popv1.OperationSkipped:
 			failed = append(failed, i)
 		}
 	}
 	if len(failed) == 0 {
 		return
 	}
-	// Only what needs a failed operation's output is doomed: an operation reading it only
-	// optionally runs with null or its default (docs/references.md, Dependencies).
+	// Only what needs a failed or skipped operation's output is doomed: an operation reading
+	// it only optionally runs with null or its default (docs/references.md, Dependencies). A
+	// skip alone (a when condition false) is no failure: FailFast does not apply.
 	doomed := p.obs.Graph.RequiredBy(failed...)
-	if p.obs.Agenda.Spec.FailurePolicy != popv1.ContinueIndependent {
+	if anyFailed && p.obs.Agenda.Spec.FailurePolicy != popv1.ContinueIndependent {
 		doomed = doomed[:0]
 		for i := range p.ops {
 			doomed = append(doomed, i)
@@ -289,6 +297,9 @@ func (p *planner) launchReady() {
 	src := newSources(p.obs, p.ops)
 	for _, i := range p.obs.Graph.Ready(waiting, succeeded, ended) {
 		s := &p.ops[i]
+		if !p.conditionHolds(i, src) {
+			continue
+		}
 		if why, blocked := p.obs.Unavailable[p.obs.Agenda.Spec.Operations[i].Type]; blocked {
 			p.waitForHandler(i, why)
 			continue
@@ -307,6 +318,41 @@ func (p *planner) launchReady() {
 	}
 	// A resolution failure is a failure like any other: apply the failure policy now.
 	p.skipAfterFailures()
+}
+
+// conditionHolds evaluates operation i's when condition, once the operations it reads
+// ended: false skips the operation, an evaluation error fails it with the message. Without a
+// condition it holds.
+func (p *planner) conditionHolds(i int, src *sources) bool {
+	cond := p.obs.Graph.Condition(i)
+	if cond == nil {
+		return true
+	}
+	in := when.Input{Ops: map[string]when.Outcome{}}
+	if params, ok := src.lookup(&p.obs.Agenda.Spec.Operations[i], 0, refs.AgendaParams); ok {
+		in.Params = params
+	}
+	for _, name := range cond.Operations() {
+		j, _ := p.obs.Graph.Index(name)
+		o := when.Outcome{Phase: string(p.ops[j].State)}
+		if p.ops[j].State == popv1.OperationSucceeded && p.ops[j].Output != "" {
+			o.Output, _ = refs.Decode([]byte(p.ops[j].Output)) // recorded outputs are JSON
+		}
+		in.Ops[name] = o
+	}
+	ok, err := cond.Eval(in)
+	if err == nil && ok {
+		return true
+	}
+	s := &p.ops[i]
+	s.NextAttemptTime, s.BlockedSince = nil, nil
+	s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+	if err != nil {
+		s.State, s.Message = popv1.OperationFailed, truncate("evaluating when: "+err.Error())
+	} else {
+		s.State, s.Message = popv1.OperationSkipped, "skipped: its when condition is false"
+	}
+	return false
 }
 
 // lastProgress is the POP progress object the previous attempt of operation i last wrote,

@@ -36,6 +36,14 @@ func summarize(st *popv1.AgendaStatus, ag *popv1.Agenda, now time.Time) {
 			fmt.Sprintf("all %d operations succeeded", total))
 		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")
 		st.CompletionTime = ptrTime(metav1.NewTime(now))
+	case counts[popv1.OperationSucceeded]+counts[popv1.OperationSkipped] == total:
+		// Nothing failed: the skipped operations' conditions were false, or they needed one
+		// whose condition was. A skip does not fail the Agenda.
+		setCondition(st, gen, popv1.AgendaSucceeded, true, popv1.ReasonAllOperationsSucceed,
+			fmt.Sprintf("%d operations succeeded, %d skipped by a when condition", counts[popv1.OperationSucceeded], counts[popv1.OperationSkipped]))
+		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")
+		st.CompletionTime = ptrTime(metav1.NewTime(now))
+		st.PercentComplete = 100
 	case counts[popv1.OperationExecuting]+counts[popv1.OperationWaiting] == 0:
 		setCondition(st, gen, popv1.AgendaFailed, true, popv1.ReasonOperationFailed, firstFailure(st.Operations))
 		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")

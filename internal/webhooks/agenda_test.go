@@ -56,3 +56,22 @@ func TestValidateUpdateJudgesOnlyAChangedSpec(t *testing.T) {
 		})
 	}
 }
+
+// TestValidateCreateCompilesWhen: a when condition is compiled at the door, its error given
+// with the operation's field path.
+func TestValidateCreateCompilesWhen(t *testing.T) {
+	for expr, want := range map[string]string{
+		`ops.a.phase == "Succeeded"`: "",
+		`size(ops.a.phase)`:          `spec.operations[2].when: Invalid value: "size(ops.a.phase)": must be a boolean expression, not int`,
+		`ops[name].phase == "x"`:     `spec.operations[2].when: Invalid value: "ops[name].phase == \"x\""`,
+	} {
+		ag := builders.MakeAgenda("ag", "acme").Op("a", "echo").Op("b", "echo").Op("c", "echo").When(expr).Obj()
+		_, err := (&AgendaValidator{}).ValidateCreate(context.Background(), ag)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: refused: %v", expr, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: error %v, want one containing %q", expr, err, want)
+		}
+	}
+}

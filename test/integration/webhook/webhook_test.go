@@ -95,6 +95,12 @@ var _ = Describe("Agenda webhook", func() {
 			`spec.operations[0].payload.p[0]`, "unterminated reference"),
 		Entry("an unknown source", builders.MakeAgenda("x", "").Op("a", "t", "@<pop.tenant>"),
 			`unknown source "pop.tenant"`),
+		Entry("a when that does not compile, with its field path", builders.MakeAgenda("x", "").Op("a", "t").Op("b", "t").Op("c", "t").When("ops.a.phase =="),
+			`spec.operations[2].when: Invalid value: "ops.a.phase ==": ERROR: <input>:1:15: Syntax error`),
+		Entry("a when that is not boolean", builders.MakeAgenda("x", "").Op("a", "t").Op("b", "t").When(`size(ops.a.phase)`),
+			`spec.operations[1].when`, "must be a boolean expression"),
+		Entry("a when reading an unknown operation", builders.MakeAgenda("x", "").Op("a", "t").When(`ops.ghost.phase == "Failed"`),
+			`spec.operations[0].when: Invalid value: "ghost": unknown operation "ghost"`),
 		Entry("every problem at once", builders.MakeAgenda("x", "").Op("a", "t").DependsOn("a").Op("b", "t", "@<c.out>"),
 			`spec.operations[0].dependsOn[0]`, `spec.operations[1].payload`),
 	)
