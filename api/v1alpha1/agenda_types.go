@@ -49,6 +49,22 @@ type Operation struct {
 	// +optional
 	DependsOn []string `json:"dependsOn,omitempty"`
 
+	// after names operations that must end with a given outcome before this one starts:
+	// Succeeded (the default, as dependsOn), Failed, Skipped or Finished (any end). One that
+	// ended otherwise skips this operation. Under FailFast an operation with after is not
+	// skipped by another's failure: it is a cleanup or compensation step.
+	// +kubebuilder:validation:MaxItems=1000
+	// +listType=map
+	// +listMapKey=operation
+	// +optional
+	After []Requirement `json:"after,omitempty"`
+
+	// finally makes this an exit operation: it starts once every operation that is not
+	// finally ended, whatever the outcome, and its own outcome does not decide the
+	// Agenda's phase. No other operation may depend on it unless it is finally too.
+	// +optional
+	Finally bool `json:"finally,omitempty"`
+
 	// when is a condition (a CEL expression) the operation runs under: false, it is Skipped,
 	// which does not fail the Agenda. It reads ops.<name>.phase and ops.<name>.output of the
 	// operations it names, which become dependencies that must end (not succeed) first, and
@@ -75,6 +91,32 @@ type Operation struct {
 	// maps costs more than the API server allows).
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// Outcome is how a dependency must have ended.
+// +kubebuilder:validation:Enum=Succeeded;Failed;Skipped;Finished
+type Outcome string
+
+const (
+	OutcomeSucceeded Outcome = "Succeeded"
+	OutcomeFailed    Outcome = "Failed"
+	OutcomeSkipped   Outcome = "Skipped"
+	// OutcomeFinished is any end: Succeeded, Failed, Skipped or Cancelled.
+	OutcomeFinished Outcome = "Finished"
+)
+
+// Requirement is one dependency with the outcome it must reach.
+type Requirement struct {
+	// operation names the dependency.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Operation string `json:"operation"`
+
+	// outcome is what it must have come to; Succeeded by default.
+	// +kubebuilder:default=Succeeded
+	// +optional
+	Outcome Outcome `json:"outcome,omitempty"`
 }
 
 // RerunMode says which operations a rerun resets.

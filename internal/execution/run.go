@@ -2,6 +2,7 @@ package execution
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -12,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/depends"
 	"github.com/pop-operator/pop/internal/podspec"
 	"github.com/pop-operator/pop/internal/refs"
 	"github.com/pop-operator/pop/internal/when"
@@ -263,10 +265,15 @@ func (p *planner) skipAfterFailures() {
 	// skip alone (a when condition false) is no failure: FailFast does not apply.
 	doomed := p.obs.Graph.RequiredBy(failed...)
 	if anyFailed && p.obs.Agenda.Spec.FailurePolicy != popv1.ContinueIndependent {
+		// FailFast spares the finally operations and those waiting on an after outcome:
+		// cleanup and compensation steps; their requirements decide them.
 		doomed = doomed[:0]
 		for i := range p.ops {
-			doomed = append(doomed, i)
+			if !p.obs.Graph.Finally(i) && len(p.obs.Graph.After(i)) == 0 {
+				doomed = append(doomed, i)
+			}
 		}
+		doomed = mergeSorted(doomed, p.obs.Graph.RequiredBy(failed...))
 	}
 	for _, i := range doomed {
 		s := &p.ops[i]
@@ -279,7 +286,19 @@ func (p *planner) skipAfterFailures() {
 }
 
 // launchReady starts every operation whose dependencies succeeded and whose backoff is over.
+// An operation skipped by its after requirements or its when condition may make others
+// ready (a finally, an after Skipped): the pass repeats until none is skipped.
 func (p *planner) launchReady() {
+	src := newSources(p.obs, p.ops)
+	for p.launchPass(src) {
+		p.skipAfterFailures()
+	}
+	// A resolution failure is a failure like any other: apply the failure policy now.
+	p.skipAfterFailures()
+}
+
+// launchPass starts the operations ready now and reports whether one was skipped instead.
+func (p *planner) launchPass(src *sources) (skipped bool) {
 	now := p.obs.Now
 	waiting := func(i int) bool {
 		s := &p.ops[i]
@@ -294,10 +313,10 @@ func (p *planner) launchReady() {
 	}
 	succeeded := func(i int) bool { return p.ops[i].State == popv1.OperationSucceeded }
 	ended := func(i int) bool { return p.ops[i].State.IsFinal() }
-	src := newSources(p.obs, p.ops)
 	for _, i := range p.obs.Graph.Ready(waiting, succeeded, ended) {
 		s := &p.ops[i]
-		if !p.conditionHolds(i, src) {
+		if !p.afterHolds(i) || !p.conditionHolds(i, src) {
+			skipped = skipped || s.State == popv1.OperationSkipped
 			continue
 		}
 		if why, blocked := p.obs.Unavailable[p.obs.Agenda.Spec.Operations[i].Type]; blocked {
@@ -316,8 +335,63 @@ func (p *planner) launchReady() {
 		s.StartTime, s.NextAttemptTime, s.CompletionTime, s.BlockedSince = ptrTime(metav1.NewTime(now)), nil, nil, nil
 		p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload, LastProgress: last})
 	}
-	// A resolution failure is a failure like any other: apply the failure policy now.
-	p.skipAfterFailures()
+	return skipped
+}
+
+// afterHolds applies operation i's after requirements, its dependencies ended: one that
+// ended with another outcome than required skips it (depends.Decide).
+func (p *planner) afterHolds(i int) bool {
+	reqs := p.obs.Graph.After(i)
+	if len(reqs) == 0 {
+		return true
+	}
+	state := func(name string) depends.State {
+		j, _ := p.obs.Graph.Index(name)
+		if st := p.ops[j].State; st.IsFinal() {
+			return depends.State(st)
+		}
+		return depends.Waiting
+	}
+	if depends.Decide(reqs, state) != depends.Never {
+		return true
+	}
+	for _, r := range reqs {
+		if got := state(r.Operation); !outcomeMet(got, r.Outcome) {
+			s := &p.ops[i]
+			s.State, s.NextAttemptTime, s.BlockedSince = popv1.OperationSkipped, nil, nil
+			s.Message = truncate(fmt.Sprintf("skipped: after requires %s to end %s, it ended %s", r.Operation, outcomeName(r.Outcome), got))
+			s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+			break
+		}
+	}
+	return false
+}
+
+func outcomeMet(s depends.State, want depends.Outcome) bool {
+	return depends.Decide([]depends.Requirement{{Operation: "x", Outcome: want}}, func(string) depends.State { return s }) == depends.Run
+}
+
+func outcomeName(o depends.Outcome) depends.Outcome {
+	if o == "" {
+		return depends.Succeeded
+	}
+	return o
+}
+
+// mergeSorted is the union of two ascending index lists, ascending.
+func mergeSorted(a, b []int) []int {
+	seen := make(map[int]bool, len(a)+len(b))
+	var out []int
+	for _, l := range [][]int{a, b} {
+		for _, i := range l {
+			if !seen[i] {
+				seen[i] = true
+				out = append(out, i)
+			}
+		}
+	}
+	sort.Ints(out)
+	return out
 }
 
 // conditionHolds evaluates operation i's when condition, once the operations it reads

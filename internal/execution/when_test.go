@@ -34,8 +34,9 @@ const (
 	skippedByNeed = "skipped: an operation it needs, or under FailFast any operation, failed"
 )
 
-func fourOpsMsg(executing, complete string) string {
-	return executing + " of 4 operations executing, " + complete + " complete"
+// oneOfFour is the Running message with one of four operations executing.
+func oneOfFour(complete string) string {
+	return "1 of 4 operations executing, " + complete + " complete"
 }
 
 func TestDecideWhen(t *testing.T) {
@@ -47,7 +48,7 @@ func TestDecideWhen(t *testing.T) {
 			pods: []*corev1.Pod{pod(podName("a"), startedAt, corev1.PodRunning, "", 0)},
 			want: Plan{Status: settled(admitted(whenSpec(gt)).StartedAt(startedAt).PercentComplete(25).Ops(runningA,
 				builders.OpStatus("enc", popv1.OperationWaiting), builders.OpStatus("pub", popv1.OperationWaiting), succeededC).
-				Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, fourOpsMsg("1", "1")), popv1.PhaseRunning)},
+				Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, oneOfFour("1")), popv1.PhaseRunning)},
 		},
 		"true: the operation starts": {
 			ag: aEnded(gt, aSucceeded(`{"v": 2}`)),
@@ -56,7 +57,7 @@ func TestDecideWhen(t *testing.T) {
 				Status: settled(aEnded(gt, aSucceeded(`{"v": 2}`)).PercentComplete(50).Ops(aSucceeded(`{"v": 2}`),
 					builders.OpStatus("enc", popv1.OperationExecuting).Attempt(1, podName("enc")).StartedAt(t0),
 					builders.OpStatus("pub", popv1.OperationWaiting), succeededC).
-					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, fourOpsMsg("1", "2")), popv1.PhaseRunning),
+					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, oneOfFour("2")), popv1.PhaseRunning),
 			},
 		},
 		"false: Skipped, its dependent too, and the Agenda succeeds": {
@@ -64,7 +65,7 @@ func TestDecideWhen(t *testing.T) {
 			want: Plan{Status: settled(aEnded(gt, aSucceeded(`{"v": 1}`)).PercentComplete(100).CompletedAt(t0).Ops(aSucceeded(`{"v": 1}`),
 				builders.OpStatus("enc", popv1.OperationSkipped).CompletedAt(t0).Message(skippedByWhen),
 				builders.OpStatus("pub", popv1.OperationSkipped).CompletedAt(t0).Message(skippedByNeed), succeededC).
-				Condition(popv1.AgendaSucceeded, true, popv1.ReasonAllOperationsSucceed, "2 operations succeeded, 2 skipped by a when condition").
+				Condition(popv1.AgendaSucceeded, true, popv1.ReasonAllOperationsSucceed, "2 operations succeeded, 2 skipped").
 				Condition(popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished"), popv1.PhaseSucceeded)},
 		},
 		"false under FailFast: a skip is no failure, an independent operation still starts": {
@@ -76,7 +77,7 @@ func TestDecideWhen(t *testing.T) {
 					builders.OpStatus("enc", popv1.OperationSkipped).CompletedAt(t0).Message(skippedByWhen),
 					builders.OpStatus("pub", popv1.OperationSkipped).CompletedAt(t0).Message(skippedByNeed),
 					builders.OpStatus("c", popv1.OperationExecuting).Attempt(1, podName("c")).StartedAt(t0)).
-					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, fourOpsMsg("1", "1")), popv1.PhaseRunning),
+					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, oneOfFour("1")), popv1.PhaseRunning),
 			},
 		},
 		"a skip recorded earlier is no failure under FailFast: the independent operation starts": {
@@ -89,7 +90,7 @@ func TestDecideWhen(t *testing.T) {
 					builders.OpStatus("enc", popv1.OperationSkipped).CompletedAt(startedAt).Message(skippedByWhen),
 					builders.OpStatus("pub", popv1.OperationSkipped).CompletedAt(t0).Message(skippedByNeed),
 					builders.OpStatus("c", popv1.OperationExecuting).Attempt(1, podName("c")).StartedAt(t0)).
-					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, fourOpsMsg("1", "1")), popv1.PhaseRunning),
+					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, oneOfFour("1")), popv1.PhaseRunning),
 			},
 		},
 		"an evaluation error fails the operation with the message": {
@@ -107,7 +108,7 @@ func TestDecideWhen(t *testing.T) {
 				Status: settled(aEnded(`ops.a.phase == "Failed"`, aFailed).FailurePolicy(popv1.ContinueIndependent).PercentComplete(25).Ops(aFailed,
 					builders.OpStatus("enc", popv1.OperationExecuting).Attempt(1, podName("enc")).StartedAt(t0),
 					builders.OpStatus("pub", popv1.OperationWaiting), succeededC).
-					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, fourOpsMsg("1", "1")), popv1.PhaseRunning),
+					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, oneOfFour("1")), popv1.PhaseRunning),
 			},
 		},
 	}
