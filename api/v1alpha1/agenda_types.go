@@ -80,6 +80,11 @@ type Operation struct {
 	// +optional
 	Retries *int32 `json:"retries,omitempty"`
 
+	// retryPolicy says which failed attempts may be retried; the number of retries stays
+	// retries (or the HandlerType's). Without it every failure is retried, as before.
+	// +optional
+	RetryPolicy *RetryPolicy `json:"retryPolicy,omitempty"`
+
 	// timeout overrides the HandlerType's limit on one attempt; at least 1s (a Pod's
 	// activeDeadlineSeconds counts whole seconds, and 0 is refused).
 	// +kubebuilder:validation:XValidation:rule="duration(self) >= duration('1s')",message="must be at least 1s: a Pod's activeDeadlineSeconds counts whole seconds"
@@ -117,6 +122,29 @@ type Requirement struct {
 	// +kubebuilder:default=Succeeded
 	// +optional
 	Outcome Outcome `json:"outcome,omitempty"`
+}
+
+// RetryClass is the kind of a failed attempt (docs/workflow-language.md, Retry policy).
+// +kubebuilder:validation:Enum=ExitCode;OOMKilled;Disrupted;TimedOut;PodRefused;Any
+type RetryClass string
+
+// RetryPolicy says which failed attempts of an operation may be retried.
+type RetryPolicy struct {
+	// retryOn lists the classes of failure to retry: ExitCode, OOMKilled, Disrupted,
+	// TimedOut, PodRefused, or Any; empty retries all.
+	// +kubebuilder:validation:MaxItems=6
+	// +listType=set
+	// +optional
+	RetryOn []RetryClass `json:"retryOn,omitempty"`
+
+	// neverRetryExitCodes are exit codes that end the operation at once, whatever retryOn
+	// says ("this input will never work"); they do not apply to disruptions.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:Minimum=1
+	// +kubebuilder:validation:items:Maximum=255
+	// +listType=set
+	// +optional
+	NeverRetryExitCodes []int32 `json:"neverRetryExitCodes,omitempty"`
 }
 
 // RerunMode says which operations a rerun resets.

@@ -16,6 +16,7 @@ import (
 	"github.com/pop-operator/pop/internal/depends"
 	"github.com/pop-operator/pop/internal/podspec"
 	"github.com/pop-operator/pop/internal/refs"
+	"github.com/pop-operator/pop/internal/retrypolicy"
 	"github.com/pop-operator/pop/internal/when"
 )
 
@@ -142,7 +143,7 @@ func (p *planner) observeAttempts() {
 		op := &p.obs.Agenda.Spec.Operations[i]
 		pod, ok := p.obs.Pods[s.Pod]
 		if !ok {
-			p.attemptFailed(i, "Pod "+s.Pod+" disappeared before it finished")
+			p.attemptFailed(i, "Pod "+s.Pod+" disappeared before it finished", retrypolicy.Failure{Class: retrypolicy.Disrupted})
 			continue
 		}
 		s.BlockedSince = nil // its Pod exists
@@ -155,7 +156,7 @@ func (p *planner) observeAttempts() {
 			s.State, s.Output, s.Progress, s.Message = popv1.OperationSucceeded, string(o.output), 100, ""
 			s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
 		case o.done:
-			p.attemptFailed(i, o.message)
+			p.attemptFailed(i, o.message, retrypolicy.Classify(pod, podspec.ContainerName, o.timedOut))
 		default:
 			s.Progress, s.Message = o.progress, o.message
 			p.recheckAt(o.recheckAt)
@@ -179,14 +180,32 @@ func (p *planner) handler(i int) *popv1.HandlerTypeSpec {
 	return &popv1.HandlerTypeSpec{}
 }
 
+// policyOf is the operation's retry policy; the zero policy retries every failure.
+func policyOf(op *popv1.Operation) retrypolicy.Policy {
+	if op.RetryPolicy == nil {
+		return retrypolicy.Policy{}
+	}
+	pol := retrypolicy.Policy{NeverRetryExitCodes: op.RetryPolicy.NeverRetryExitCodes}
+	for _, c := range op.RetryPolicy.RetryOn {
+		pol.RetryOn = append(pol.RetryOn, retrypolicy.Class(c))
+	}
+	return pol
+}
+
 // attemptFailed counts a failed attempt and either schedules a retry after its backoff or
-// fails the operation.
-func (p *planner) attemptFailed(i int, why string) {
+// fails the operation: when its retries are spent, or its retryPolicy does not retry this
+// class of failure (f).
+func (p *planner) attemptFailed(i int, why string, f retrypolicy.Failure) {
 	s := &p.ops[i]
 	s.Failures++
 	s.BlockedSince = nil
-	limit := retryLimit(&p.obs.Agenda.Spec.Operations[i], p.handler(i))
-	if s.Failures <= limit {
+	op := &p.obs.Agenda.Spec.Operations[i]
+	limit := retryLimit(op, p.handler(i))
+	retryable := policyOf(op).Retryable(f)
+	if s.Failures <= limit && !retryable {
+		why += fmt.Sprintf(" (%s failure: not retried by its retryPolicy)", f.Class)
+	}
+	if s.Failures <= limit && retryable {
 		at := p.obs.Now.Add(backoff(p.handler(i), s.Failures))
 		s.State, s.NextAttemptTime = popv1.OperationWaiting, ptrMicro(metav1.NewMicroTime(at))
 		s.Message = truncate("attempt " + strconv.Itoa(int(s.Attempts)) + " failed: " + why + "; retry " +

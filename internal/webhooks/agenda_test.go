@@ -75,3 +75,26 @@ func TestValidateCreateCompilesWhen(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateCreateRetryPolicy: a retry policy is checked with its field path.
+func TestValidateCreateRetryPolicy(t *testing.T) {
+	for name, tc := range map[string]struct {
+		rp   popv1.RetryPolicy
+		want string
+	}{
+		"valid":         {rp: popv1.RetryPolicy{RetryOn: []popv1.RetryClass{"Disrupted"}, NeverRetryExitCodes: []int32{2}}},
+		"unknown class": {rp: popv1.RetryPolicy{RetryOn: []popv1.RetryClass{"Sometimes"}}, want: `spec.operations[1].retryPolicy.retryOn[0]: unknown class "Sometimes"`},
+		"exit code 0":   {rp: popv1.RetryPolicy{NeverRetryExitCodes: []int32{0}}, want: "spec.operations[1].retryPolicy.neverRetryExitCodes[0]: 0 is not a failing exit code"},
+	} {
+		ag := builders.MakeAgenda("ag", "acme").Op("a", "echo").Op("b", "echo").Obj()
+		rp := tc.rp
+		ag.Spec.Operations[1].RetryPolicy = &rp
+		_, err := (&AgendaValidator{}).ValidateCreate(context.Background(), ag)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want one containing %q", name, err, tc.want)
+		}
+	}
+}
