@@ -49,11 +49,41 @@ type Operation struct {
 	// +optional
 	DependsOn []string `json:"dependsOn,omitempty"`
 
+	// after names operations that must end with a given outcome before this one starts:
+	// Succeeded (the default, as dependsOn), Failed, Skipped or Finished (any end). One that
+	// ended otherwise skips this operation. Under FailFast an operation with after is not
+	// skipped by another's failure: it is a cleanup or compensation step.
+	// +kubebuilder:validation:MaxItems=1000
+	// +listType=map
+	// +listMapKey=operation
+	// +optional
+	After []Requirement `json:"after,omitempty"`
+
+	// finally makes this an exit operation: it starts once every operation that is not
+	// finally ended, whatever the outcome, and its own outcome does not decide the
+	// Agenda's phase. No other operation may depend on it unless it is finally too.
+	// +optional
+	Finally bool `json:"finally,omitempty"`
+
+	// when is a condition (a CEL expression) the operation runs under: false, it is Skipped,
+	// which does not fail the Agenda. It reads ops.<name>.phase and ops.<name>.output of the
+	// operations it names, which become dependencies that must end (not succeed) first, and
+	// params, the Agenda's spec.params. An evaluation error fails the operation
+	// (docs/workflow-language.md).
+	// +kubebuilder:validation:MaxLength=1024
+	// +optional
+	When string `json:"when,omitempty"`
+
 	// retries overrides the HandlerType's retry limit for this operation.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:Maximum=100
 	// +optional
 	Retries *int32 `json:"retries,omitempty"`
+
+	// retryPolicy says which failed attempts may be retried; the number of retries stays
+	// retries (or the HandlerType's). Without it every failure is retried, as before.
+	// +optional
+	RetryPolicy *RetryPolicy `json:"retryPolicy,omitempty"`
 
 	// timeout overrides the HandlerType's limit on one attempt; at least 1s (a Pod's
 	// activeDeadlineSeconds counts whole seconds, and 0 is refused).
@@ -66,6 +96,55 @@ type Operation struct {
 	// maps costs more than the API server allows).
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
+}
+
+// Outcome is how a dependency must have ended.
+// +kubebuilder:validation:Enum=Succeeded;Failed;Skipped;Finished
+type Outcome string
+
+const (
+	OutcomeSucceeded Outcome = "Succeeded"
+	OutcomeFailed    Outcome = "Failed"
+	OutcomeSkipped   Outcome = "Skipped"
+	// OutcomeFinished is any end: Succeeded, Failed, Skipped or Cancelled.
+	OutcomeFinished Outcome = "Finished"
+)
+
+// Requirement is one dependency with the outcome it must reach.
+type Requirement struct {
+	// operation names the dependency.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=63
+	// +required
+	Operation string `json:"operation"`
+
+	// outcome is what it must have come to; Succeeded by default.
+	// +kubebuilder:default=Succeeded
+	// +optional
+	Outcome Outcome `json:"outcome,omitempty"`
+}
+
+// RetryClass is the kind of a failed attempt (docs/workflow-language.md, Retry policy).
+// +kubebuilder:validation:Enum=ExitCode;OOMKilled;Disrupted;TimedOut;PodRefused;Any
+type RetryClass string
+
+// RetryPolicy says which failed attempts of an operation may be retried.
+type RetryPolicy struct {
+	// retryOn lists the classes of failure to retry: ExitCode, OOMKilled, Disrupted,
+	// TimedOut, PodRefused, or Any; empty retries all.
+	// +kubebuilder:validation:MaxItems=6
+	// +listType=set
+	// +optional
+	RetryOn []RetryClass `json:"retryOn,omitempty"`
+
+	// neverRetryExitCodes are exit codes that end the operation at once, whatever retryOn
+	// says ("this input will never work"); they do not apply to disruptions.
+	// +kubebuilder:validation:MaxItems=32
+	// +kubebuilder:validation:items:Minimum=1
+	// +kubebuilder:validation:items:Maximum=255
+	// +listType=set
+	// +optional
+	NeverRetryExitCodes []int32 `json:"neverRetryExitCodes,omitempty"`
 }
 
 // RerunMode says which operations a rerun resets.
@@ -167,6 +246,13 @@ type AgendaSpec struct {
 	// +optional
 	Cancel bool `json:"cancel,omitempty"`
 
+	// suspend, while true, starts no new Pod: running ones finish and their outcomes are
+	// recorded, retries and ready operations wait, and the Suspended condition says so.
+	// Setting it back to false resumes where the Agenda stood. A suspended Agenda stays
+	// admitted (it keeps its place in its Insight's capacity) and its timeout keeps running.
+	// +optional
+	Suspend bool `json:"suspend,omitempty"`
+
 	// rerun requests a rerun of a finished Agenda.
 	// +optional
 	Rerun *RerunSpec `json:"rerun,omitempty"`
@@ -220,8 +306,8 @@ const (
 	OperationSucceeded OperationState = "Succeeded"
 	// OperationFailed: its last attempt failed.
 	OperationFailed OperationState = "Failed"
-	// OperationSkipped: it will never run: an operation it needs failed or was skipped, or,
-	// under FailFast, any operation failed before it started.
+	// OperationSkipped: it will never run: its when condition was false, an operation it
+	// needs failed or was skipped, or, under FailFast, any operation failed before it started.
 	OperationSkipped OperationState = "Skipped"
 	// OperationCancelled: the Agenda was stopped before the operation completed: cancelled
 	// (before or after admission), past its timeout, or deleted.

@@ -41,6 +41,9 @@ const (
 	AgendaFailed = "Failed"
 	// AgendaCancelled is True when spec.cancel stopped the Agenda.
 	AgendaCancelled = "Cancelled"
+	// AgendaSuspended is True while spec.suspend keeps a running Agenda from starting Pods;
+	// False (reason Resumed) once it was lifted.
+	AgendaSuspended = "Suspended"
 )
 
 // Agenda condition reasons.
@@ -62,6 +65,8 @@ const (
 	ReasonFinished             = "Finished"
 	ReasonPendingTooLong       = "PendingTooLong"
 	ReasonRerunRequested       = "RerunRequested"
+	ReasonSuspended            = "Suspended"
+	ReasonResumed              = "Resumed"
 	// ReasonDeleted ends an Agenda deleted before it finished (a finalizer may hold it a
 	// while): its Pods are stopped and its Insight's capacity released at once.
 	ReasonDeleted = "Deleted"

@@ -7,7 +7,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/depends"
 	"github.com/pop-operator/pop/internal/refs"
+	"github.com/pop-operator/pop/internal/when"
 )
 
 var operationsPath = field.NewPath("spec", "operations")
@@ -25,16 +27,27 @@ func Build(spec *popv1.AgendaSpec) (*Graph, field.ErrorList) {
 	// depSets[i][d] is true when operation i requires d's success, false when it reads d
 	// only through optional references.
 	depSets := make([]map[int]bool, len(names))
+	conditions := make([]*when.Condition, len(names))
 	for i := range spec.Operations {
 		var opErrs field.ErrorList
-		depSets[i], opErrs = operationDeps(&spec.Operations[i], i, index)
+		depSets[i], conditions[i], opErrs = operationDeps(&spec.Operations[i], i, index)
 		errs = append(errs, opErrs...)
 	}
+	errs = append(errs, finallyDeps(spec.Operations, depSets)...)
 	errs = append(errs, validateRerun(spec.Rerun, index)...)
 	if len(errs) > 0 {
 		return nil, errs
 	}
 	g := newGraph(names, depSets)
+	g.conditions = conditions
+	g.after = make([][]depends.Requirement, len(names))
+	g.finally = make([]bool, len(names))
+	for i := range spec.Operations {
+		g.finally[i] = spec.Operations[i].Finally
+		for _, r := range spec.Operations[i].After {
+			g.after[i] = append(g.after[i], depends.Requirement{Operation: r.Operation, Outcome: depends.Outcome(r.Outcome)})
+		}
+	}
 	order, stuck := g.topoSort()
 	if len(stuck) > 0 {
 		return nil, field.ErrorList{cycleError(g, g.findCycle(stuck))}
@@ -64,7 +77,7 @@ type depAdder func(p *field.Path, name, selfMsg string, required bool)
 // operationDeps gathers operation i's dependencies from dependsOn, params.dependsOn and
 // the references in its payload. A dependency is required unless every way the operation
 // names it is an optional reference.
-func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bool, field.ErrorList) {
+func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bool, *when.Condition, field.ErrorList) {
 	path := operationsPath.Index(i)
 	deps := map[int]bool{}
 	var errs field.ErrorList
@@ -89,8 +102,59 @@ func operationDeps(op *popv1.Operation, i int, index map[string]int) (map[int]bo
 	for _, name := range names {
 		addDep(path.Child("params", "dependsOn"), name, "an operation cannot depend on itself", true)
 	}
+	for j, r := range op.After {
+		p := path.Child("after").Index(j)
+		if err := depends.Validate(depends.Outcome(r.Outcome), p.Child("outcome").String()); err != nil {
+			errs = append(errs, field.NotSupported(p.Child("outcome"), string(r.Outcome),
+				[]string{"Succeeded", "Failed", "Skipped", "Finished"}))
+			continue
+		}
+		required := r.Outcome == "" || r.Outcome == popv1.OutcomeSucceeded
+		addDep(p.Child("operation"), r.Operation, "an operation cannot depend on itself", required)
+	}
 	errs = append(errs, payloadDeps(op, path.Child("payload"), addDep)...)
-	return deps, errs
+	cond, condErrs := conditionDeps(op, path.Child("when"), addDep)
+	return deps, cond, append(errs, condErrs...)
+}
+
+// finallyDeps makes every finally operation wait for every other to end, whatever the
+// outcome, and refuses an operation that is not finally depending on one that is: it
+// would wait for the end of everything, itself included.
+func finallyDeps(ops []popv1.Operation, depSets []map[int]bool) field.ErrorList {
+	var errs field.ErrorList
+	for i := range ops {
+		if ops[i].Finally {
+			for d := range ops {
+				if _, named := depSets[i][d]; !named && d != i && !ops[d].Finally {
+					depSets[i][d] = false
+				}
+			}
+			continue
+		}
+		for d := range depSets[i] {
+			if ops[d].Finally {
+				errs = append(errs, field.Invalid(operationsPath.Index(i), ops[i].Name,
+					fmt.Sprintf("depends on finally operation %q: only a finally operation may", ops[d].Name)))
+			}
+		}
+	}
+	return errs
+}
+
+// conditionDeps compiles the operation's when condition and adds the operations it reads:
+// they must end, whatever the outcome, before it is evaluated (an optional dependency).
+func conditionDeps(op *popv1.Operation, path *field.Path, addDep depAdder) (*when.Condition, field.ErrorList) {
+	if op.When == "" {
+		return nil, nil
+	}
+	cond, err := when.Compile(op.When)
+	if err != nil {
+		return nil, field.ErrorList{field.Invalid(path, op.When, err.Error())}
+	}
+	for _, name := range cond.Operations() {
+		addDep(path, name, "a condition cannot read its own operation", false)
+	}
+	return cond, nil
 }
 
 // payloadDeps validates every reference in the payload and adds the operations whose

@@ -7,6 +7,9 @@ package dag
 
 import (
 	"sort"
+
+	"github.com/pop-operator/pop/internal/depends"
+	"github.com/pop-operator/pop/internal/when"
 )
 
 // Graph is a validated, acyclic dependency graph over an Agenda's operations, indexed in
@@ -20,6 +23,30 @@ type Graph struct {
 	// (nil when it has none): it waits for them to end, not to succeed.
 	optional []map[int]bool
 	order    []int
+	// conditions[i] is operation i's compiled when, nil without one.
+	conditions []*when.Condition
+	// after[i] is operation i's after requirements; finally[i] whether it is finally.
+	after   [][]depends.Requirement
+	finally []bool
+}
+
+// After is operation i's after requirements (outcomes its dependencies must reach).
+func (g *Graph) After(i int) []depends.Requirement {
+	if g.after == nil {
+		return nil
+	}
+	return g.after[i]
+}
+
+// Finally reports whether operation i is a finally (exit) operation.
+func (g *Graph) Finally(i int) bool { return g.finally != nil && g.finally[i] }
+
+// Condition is operation i's compiled when condition; nil when it has none.
+func (g *Graph) Condition(i int) *when.Condition {
+	if g.conditions == nil {
+		return nil
+	}
+	return g.conditions[i]
 }
 
 // Len is the number of operations.

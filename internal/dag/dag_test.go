@@ -59,6 +59,38 @@ func TestBuildErrors(t *testing.T) {
 			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Rerun("1", popv1.RerunOperations, "zz"),
 			want:   []string{`spec.rerun.operations[0]: Invalid value: "zz": unknown operation "zz"`},
 		},
+		"when that does not compile": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t").Op("c", "t").When("ops.a.phase ==").Op("d", "t"),
+			want:   []string{`spec.operations[2].when: Invalid value: "ops.a.phase ==": ERROR: <input>:1:15: Syntax error`},
+		},
+		"when that is not boolean": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t").When(`"yes"`),
+			want:   []string{`spec.operations[1].when: Invalid value: "\"yes\"": must be a boolean expression, not string`},
+		},
+		"when reading an unknown operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t").When(`ops.ghost.phase == "Succeeded"`),
+			want:   []string{`spec.operations[1].when: Invalid value: "ghost": unknown operation "ghost"`},
+		},
+		"when reading its own operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").When(`ops.a.phase == "Succeeded"`),
+			want:   []string{`spec.operations[0].when: Invalid value: "a": a condition cannot read its own operation`},
+		},
+		"when closing a cycle": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", "@<b.out>").Op("b", "t").When(`ops.a.phase == "Failed"`),
+			want:   []string{`dependency cycle: a -> b -> a`},
+		},
+		"after an unknown operation": {
+			agenda: withAfter(builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t"), 1, popv1.Requirement{Operation: "zz", Outcome: popv1.OutcomeFailed}),
+			want:   []string{`spec.operations[1].after[0].operation: Invalid value: "zz": unknown operation "zz"`},
+		},
+		"after with an unknown outcome": {
+			agenda: withAfter(builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t"), 1, popv1.Requirement{Operation: "a", Outcome: "Maybe"}),
+			want:   []string{`spec.operations[1].after[0].outcome: Unsupported value: "Maybe"`},
+		},
+		"a main operation depending on a finally one": {
+			agenda: withFinally(builders.MakeAgenda("a", "ns").Op("a", "t").Op("fin", "t").Op("b", "t", "@<fin.out>"), 1),
+			want:   []string{`spec.operations[2]: Invalid value: "b": depends on finally operation "fin": only a finally operation may`},
+		},
 		"every error is reported": {
 			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", "@<x.out>").DependsOn("y").Op("b", "t", "@<pop.bad>"),
 			want: []string{
@@ -160,5 +192,67 @@ func TestReady(t *testing.T) {
 				t.Errorf("Ready (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestConditionDependencies: the operations a when reads are optional dependencies (they must
+// end, not succeed); a plain reference to the same one keeps it required.
+func TestConditionDependencies(t *testing.T) {
+	ag := builders.MakeAgenda("a", "ns").Op("scan", "t").Op("probe", "t").
+		Op("encode", "t", "@<probe.out>").When(`ops.scan.output.count > 2 && ops["probe"].phase == "Succeeded"`).
+		Op("plain", "t").Obj()
+	g, errs := Build(&ag.Spec)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	if diff := cmp.Diff([]int{0, 1}, g.Deps(2)); diff != "" {
+		t.Errorf("Deps(encode) (-want +got):\n%s", diff)
+	}
+	if !g.Optional(2, 0) || g.Optional(2, 1) {
+		t.Errorf("Optional(encode, scan) = %v, want true; Optional(encode, probe) = %v, want false", g.Optional(2, 0), g.Optional(2, 1))
+	}
+	if g.Condition(2) == nil || g.Condition(3) != nil {
+		t.Errorf("Condition(encode) = %v, want compiled; Condition(plain) = %v, want nil", g.Condition(2), g.Condition(3))
+	}
+}
+
+func withAfter(w *builders.AgendaWrapper, i int, reqs ...popv1.Requirement) *builders.AgendaWrapper {
+	w.Spec.Operations[i].After = reqs
+	return w
+}
+
+func withFinally(w *builders.AgendaWrapper, idx ...int) *builders.AgendaWrapper {
+	for _, i := range idx {
+		w.Spec.Operations[i].Finally = true
+	}
+	return w
+}
+
+// TestOutcomesAndFinally: after Succeeded is a required dependency, any other outcome an
+// optional one (it must end); a finally operation waits for every other operation that is
+// not finally, to end; finally operations may depend on each other.
+func TestOutcomesAndFinally(t *testing.T) {
+	w := builders.MakeAgenda("a", "ns").Op("a", "t").Op("comp", "t").Op("next", "t").Op("fin", "t").Op("fin2", "t").DependsOn("fin")
+	withAfter(w, 1, popv1.Requirement{Operation: "a", Outcome: popv1.OutcomeFailed})
+	withAfter(w, 2, popv1.Requirement{Operation: "a"})
+	ag := withFinally(w, 3, 4).Obj()
+	g, errs := Build(&ag.Spec)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	deps := map[string][]int{}
+	for i := 0; i < g.Len(); i++ {
+		deps[g.Name(i)] = g.Deps(i)
+	}
+	want := map[string][]int{"a": nil, "comp": {0}, "next": {0}, "fin": {0, 1, 2}, "fin2": {0, 1, 2, 3}}
+	if diff := cmp.Diff(want, deps); diff != "" {
+		t.Errorf("deps (-want +got):\n%s", diff)
+	}
+	if !g.Optional(1, 0) || g.Optional(2, 0) || !g.Optional(3, 2) || g.Optional(4, 3) {
+		t.Errorf("Optional: comp->a %v (want true), next->a %v (want false), fin->next %v (want true), fin2->fin %v (want false)",
+			g.Optional(1, 0), g.Optional(2, 0), g.Optional(3, 2), g.Optional(4, 3))
+	}
+	if !g.Finally(3) || g.Finally(0) || len(g.After(1)) != 1 {
+		t.Errorf("Finally(fin) %v, Finally(a) %v, After(comp) %v", g.Finally(3), g.Finally(0), g.After(1))
 	}
 }

@@ -46,6 +46,8 @@ func settled(w *builders.AgendaWrapper, phase popv1.AgendaPhase) popv1.AgendaSta
 	return w.Phase(phase).ObservedGeneration(1).Obj().Status
 }
 
+const suspendedMsg = "spec.suspend: no new Pod starts; running ones finish"
+
 func executingMsg(executing, complete string) string {
 	return executing + " of 3 operations executing, " + complete + " complete"
 }
@@ -149,6 +151,55 @@ func TestDecide(t *testing.T) {
 					builders.OpStatus("c", popv1.OperationSucceeded).Attempt(1, podName("c")).StartedAt(startedAt).Output(`"x"`).Progress(100).CompletedAt(t0)).
 					Condition(popv1.AgendaCancelled, true, popv1.ReasonCancelled, "cancelled by spec.cancel"), popv1.PhaseCancelled),
 			},
+		},
+		"suspended: a finished Pod is recorded, nothing new starts": {
+			ag:   partWay().Suspend(true),
+			pods: []*corev1.Pod{pod(podName("a"), startedAt, corev1.PodSucceeded, `{"v": 1}`, 0), pod(podName("c"), startedAt, corev1.PodRunning, "", 0)},
+			want: Plan{Status: settled(partWay().Suspend(true).PercentComplete(33).Ops(
+				builders.OpStatus("a", popv1.OperationSucceeded).Attempt(1, podName("a")).StartedAt(startedAt).Output(`{"v": 1}`).Progress(100).CompletedAt(t0),
+				waitingB, runningC).
+				Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, executingMsg("1", "1")).
+				Condition(popv1.AgendaSuspended, true, popv1.ReasonSuspended, suspendedMsg), popv1.PhaseRunning)},
+		},
+		"suspended before the first Pod: nothing starts, Running False with reason Suspended": {
+			ag: admitted(chainSpec()).Suspend(true),
+			want: Plan{Status: settled(admitted(chainSpec()).Suspend(true).Ops(
+				builders.OpStatus("a", popv1.OperationWaiting), waitingB, builders.OpStatus("c", popv1.OperationWaiting)).
+				Condition(popv1.AgendaRunning, false, popv1.ReasonSuspended, "no operation executing: suspended by spec.suspend").
+				Condition(popv1.AgendaSuspended, true, popv1.ReasonSuspended, suspendedMsg), popv1.PhaseRunning)},
+		},
+		"suspended: a retry whose backoff is over waits, and no requeue is asked for": {
+			ag: admitted(chainSpec()).Suspend(true).Ops(
+				builders.OpStatus("a", popv1.OperationWaiting).Attempt(1, podName("a")).Failures(1).NextAttemptAt(t0.Add(-time.Second)).BlockedSince(startedAt),
+				waitingB, builders.OpStatus("c", popv1.OperationWaiting).Attempt(1, podName("c")).Failures(1).NextAttemptAt(t0.Add(time.Minute))),
+			want: Plan{Status: settled(admitted(chainSpec()).Suspend(true).Ops(
+				builders.OpStatus("a", popv1.OperationWaiting).Attempt(1, podName("a")).Failures(1).NextAttemptAt(t0.Add(-time.Second)),
+				waitingB, builders.OpStatus("c", popv1.OperationWaiting).Attempt(1, podName("c")).Failures(1).NextAttemptAt(t0.Add(time.Minute))).
+				Condition(popv1.AgendaRunning, false, popv1.ReasonSuspended, "no operation executing: suspended by spec.suspend").
+				Condition(popv1.AgendaSuspended, true, popv1.ReasonSuspended, suspendedMsg), popv1.PhaseRunning)},
+		},
+		"resumed: the ready operations start, Suspended False with reason Resumed": {
+			ag: admitted(chainSpec()).Condition(popv1.AgendaSuspended, true, popv1.ReasonSuspended, suspendedMsg),
+			want: Plan{
+				Launch: []Launch{{Index: 0, Attempt: 1, Payload: []byte("1")}, {Index: 2, Attempt: 1, Payload: []byte(`"x"`)}},
+				Status: settled(admitted(chainSpec()).StartedAt(t0).Ops(
+					builders.OpStatus("a", popv1.OperationExecuting).Attempt(1, podName("a")).StartedAt(t0), waitingB,
+					builders.OpStatus("c", popv1.OperationExecuting).Attempt(1, podName("c")).StartedAt(t0)).
+					Condition(popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting, executingMsg("2", "0")).
+					Condition(popv1.AgendaSuspended, false, popv1.ReasonResumed, "spec.suspend lifted: operations start again"), popv1.PhaseRunning),
+			},
+		},
+		"suspended, the last running operation failed: the Agenda ends, Suspended False": {
+			ag: partWay().Suspend(true).Condition(popv1.AgendaSuspended, true, popv1.ReasonSuspended, suspendedMsg).
+				Ops(runningA, waitingB, succeededC),
+			pods: []*corev1.Pod{pod(podName("a"), startedAt, corev1.PodFailed, "", 1)},
+			want: Plan{Status: settled(partWay().Suspend(true).PercentComplete(33).CompletedAt(t0).Ops(
+				builders.OpStatus("a", popv1.OperationFailed).Attempt(1, podName("a")).StartedAt(startedAt).Failures(1).CompletedAt(t0).Message("handler exited with code 1"),
+				builders.OpStatus("b", popv1.OperationSkipped).CompletedAt(t0).Message("skipped: an operation it needs, or under FailFast any operation, failed"),
+				succeededC).
+				Condition(popv1.AgendaFailed, true, popv1.ReasonOperationFailed, "operation a failed: handler exited with code 1").
+				Condition(popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished").
+				Condition(popv1.AgendaSuspended, false, popv1.ReasonFinished, "the Agenda finished"), popv1.PhaseFailed)},
 		},
 		"the Agenda's timeout ran out: it stops, Failed": {
 			ag:   partWay().Timeout(30 * time.Second),

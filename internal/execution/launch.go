@@ -7,6 +7,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/retrypolicy"
 )
 
 // DefaultLaunchWait is how long a ready operation may be kept from starting — its
@@ -77,14 +78,15 @@ func (p *planner) refused(r Refusal) {
 	s.Pod, s.StartTime = "", nil
 	why := "Pod refused by the API server: " + r.Message
 	if r.Permanent {
-		p.attemptFailed(r.Index, why)
+		p.attemptFailed(r.Index, why, retrypolicy.Failure{Class: retrypolicy.PodRefused})
 		return
 	}
 	now := p.obs.Now
 	since := p.blockedBefore(s.Name)
 	deadline := since.Add(p.launchWait())
 	if !now.Before(deadline) {
-		p.attemptFailed(r.Index, fmt.Sprintf("%s (refused since %s)", why, since.UTC().Format(time.RFC3339)))
+		p.attemptFailed(r.Index, fmt.Sprintf("%s (refused since %s)", why, since.UTC().Format(time.RFC3339)),
+			retrypolicy.Failure{Class: retrypolicy.PodRefused})
 		return
 	}
 	s.Attempts-- // no Pod was made: the number is free for the next try

@@ -37,6 +37,8 @@ type outcome struct {
 	progress int32
 	// deletePod asks the controller to delete the Pod (timeout, stuck Pending).
 	deletePod bool
+	// timedOut says the manager gave up on the attempt (timeout, pending timeout).
+	timedOut bool
 	// recheckAt is when the Pod must be looked at again even without an event.
 	recheckAt time.Time
 }
@@ -124,7 +126,7 @@ func running(pod *corev1.Pod, op *popv1.Operation, h *popv1.HandlerTypeSpec, now
 	if t := podspec.Timeout(op, h); t != nil {
 		deadline := pod.CreationTimestamp.Add(t.Duration + timeoutGrace)
 		if !now.Before(deadline) {
-			return outcome{done: true, deletePod: true, message: fmt.Sprintf("timed out after %s", t.Duration)}
+			return outcome{done: true, deletePod: true, timedOut: true, message: fmt.Sprintf("timed out after %s", t.Duration)}
 		}
 		o.recheckAt = deadline
 	}
@@ -145,7 +147,7 @@ func pending(pod *corev1.Pod, op *popv1.Operation, h *popv1.HandlerTypeSpec, now
 		if why == "" {
 			why = "no reason reported"
 		}
-		return outcome{done: true, deletePod: true, message: fmt.Sprintf("Pod stayed Pending for %s: %s", now.Sub(pod.CreationTimestamp.Time).Round(time.Second), why)}
+		return outcome{done: true, deletePod: true, timedOut: true, message: fmt.Sprintf("Pod stayed Pending for %s: %s", now.Sub(pod.CreationTimestamp.Time).Round(time.Second), why)}
 	}
 	return outcome{message: why, recheckAt: deadline}
 }

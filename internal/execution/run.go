@@ -2,16 +2,22 @@ package execution
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/depends"
 	"github.com/pop-operator/pop/internal/podspec"
+	"github.com/pop-operator/pop/internal/refs"
+	"github.com/pop-operator/pop/internal/retrypolicy"
+	"github.com/pop-operator/pop/internal/when"
 )
 
 // planner carries one pass over an admitted, unfinished Agenda.
@@ -34,9 +40,44 @@ func run(obs Observed) Plan {
 		p.stopAll(reason, msg)
 	} else {
 		p.skipAfterFailures()
-		p.launchReady()
+		if obs.Agenda.Spec.Suspend {
+			p.holdSuspended()
+		} else {
+			p.launchReady()
+		}
 	}
-	return p.finish()
+	plan := p.finish()
+	setSuspended(&plan.Status, obs.Agenda)
+	return plan
+}
+
+// holdSuspended is launchReady under spec.suspend: nothing starts. A waiting operation is
+// not being kept from starting by its HandlerType or a refusal while the Agenda is
+// suspended, so its launch wait starts again on resume.
+func (p *planner) holdSuspended() {
+	for i := range p.ops {
+		if s := &p.ops[i]; s.State == popv1.OperationWaiting {
+			s.BlockedSince = nil
+		}
+	}
+}
+
+// setSuspended records spec.suspend in the Suspended condition: True while it holds a
+// running Agenda, False (Resumed, or Finished once the Agenda ended) after. An Agenda never
+// suspended gets no condition.
+func setSuspended(st *popv1.AgendaStatus, ag *popv1.Agenda) {
+	was := meta.FindStatusCondition(st.Conditions, popv1.AgendaSuspended)
+	switch {
+	case st.IsFinished():
+		if was != nil && was.Status == metav1.ConditionTrue {
+			setCondition(st, ag.Generation, popv1.AgendaSuspended, false, popv1.ReasonFinished, "the Agenda finished")
+		}
+	case ag.Spec.Suspend:
+		setCondition(st, ag.Generation, popv1.AgendaSuspended, true, popv1.ReasonSuspended,
+			"spec.suspend: no new Pod starts; running ones finish")
+	case was != nil && was.Status == metav1.ConditionTrue:
+		setCondition(st, ag.Generation, popv1.AgendaSuspended, false, popv1.ReasonResumed, "spec.suspend lifted: operations start again")
+	}
 }
 
 // finish summarises the operations into the Agenda's status and says when to look again.
@@ -102,7 +143,7 @@ func (p *planner) observeAttempts() {
 		op := &p.obs.Agenda.Spec.Operations[i]
 		pod, ok := p.obs.Pods[s.Pod]
 		if !ok {
-			p.attemptFailed(i, "Pod "+s.Pod+" disappeared before it finished")
+			p.attemptFailed(i, "Pod "+s.Pod+" disappeared before it finished", retrypolicy.Failure{Class: retrypolicy.Disrupted})
 			continue
 		}
 		s.BlockedSince = nil // its Pod exists
@@ -115,7 +156,7 @@ func (p *planner) observeAttempts() {
 			s.State, s.Output, s.Progress, s.Message = popv1.OperationSucceeded, string(o.output), 100, ""
 			s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
 		case o.done:
-			p.attemptFailed(i, o.message)
+			p.attemptFailed(i, o.message, retrypolicy.Classify(pod, podspec.ContainerName, o.timedOut))
 		default:
 			s.Progress, s.Message = o.progress, o.message
 			p.recheckAt(o.recheckAt)
@@ -139,14 +180,32 @@ func (p *planner) handler(i int) *popv1.HandlerTypeSpec {
 	return &popv1.HandlerTypeSpec{}
 }
 
+// policyOf is the operation's retry policy; the zero policy retries every failure.
+func policyOf(op *popv1.Operation) retrypolicy.Policy {
+	if op.RetryPolicy == nil {
+		return retrypolicy.Policy{}
+	}
+	pol := retrypolicy.Policy{NeverRetryExitCodes: op.RetryPolicy.NeverRetryExitCodes}
+	for _, c := range op.RetryPolicy.RetryOn {
+		pol.RetryOn = append(pol.RetryOn, retrypolicy.Class(c))
+	}
+	return pol
+}
+
 // attemptFailed counts a failed attempt and either schedules a retry after its backoff or
-// fails the operation.
-func (p *planner) attemptFailed(i int, why string) {
+// fails the operation: when its retries are spent, or its retryPolicy does not retry this
+// class of failure (f).
+func (p *planner) attemptFailed(i int, why string, f retrypolicy.Failure) {
 	s := &p.ops[i]
 	s.Failures++
 	s.BlockedSince = nil
-	limit := retryLimit(&p.obs.Agenda.Spec.Operations[i], p.handler(i))
-	if s.Failures <= limit {
+	op := &p.obs.Agenda.Spec.Operations[i]
+	limit := retryLimit(op, p.handler(i))
+	retryable := policyOf(op).Retryable(f)
+	if s.Failures <= limit && !retryable {
+		why += fmt.Sprintf(" (%s failure: not retried by its retryPolicy)", f.Class)
+	}
+	if s.Failures <= limit && retryable {
 		at := p.obs.Now.Add(backoff(p.handler(i), s.Failures))
 		s.State, s.NextAttemptTime = popv1.OperationWaiting, ptrMicro(metav1.NewMicroTime(at))
 		s.Message = truncate("attempt " + strconv.Itoa(int(s.Attempts)) + " failed: " + why + "; retry " +
@@ -204,25 +263,36 @@ func (p *planner) stopAll(reason, message string) {
 
 // skipAfterFailures marks operations that can no longer run: under FailFast every
 // operation not yet started once any failed, under ContinueIndependent the failed
-// operations' dependents.
+// operations' dependents; under both, the dependents that need a skipped operation.
 func (p *planner) skipAfterFailures() {
 	var failed []int
+	anyFailed := false
 	for i := range p.ops {
-		if p.ops[i].State == popv1.OperationFailed || p.ops[i].State == popv1.OperationSkipped {
+		switch p.ops[i].State {
+		case popv1.OperationFailed:
+			anyFailed = true
+			failed = append(failed, i)
+		case popv1.OperationSkipped:
 			failed = append(failed, i)
 		}
 	}
 	if len(failed) == 0 {
 		return
 	}
-	// Only what needs a failed operation's output is doomed: an operation reading it only
-	// optionally runs with null or its default (docs/references.md, Dependencies).
+	// Only what needs a failed or skipped operation's output is doomed: an operation reading
+	// it only optionally runs with null or its default (docs/references.md, Dependencies). A
+	// skip alone (a when condition false) is no failure: FailFast does not apply.
 	doomed := p.obs.Graph.RequiredBy(failed...)
-	if p.obs.Agenda.Spec.FailurePolicy != popv1.ContinueIndependent {
+	if anyFailed && p.obs.Agenda.Spec.FailurePolicy != popv1.ContinueIndependent {
+		// FailFast spares the finally operations and those waiting on an after outcome:
+		// cleanup and compensation steps; their requirements decide them.
 		doomed = doomed[:0]
 		for i := range p.ops {
-			doomed = append(doomed, i)
+			if !p.obs.Graph.Finally(i) && len(p.obs.Graph.After(i)) == 0 {
+				doomed = append(doomed, i)
+			}
 		}
+		doomed = mergeSorted(doomed, p.obs.Graph.RequiredBy(failed...))
 	}
 	for _, i := range doomed {
 		s := &p.ops[i]
@@ -235,7 +305,19 @@ func (p *planner) skipAfterFailures() {
 }
 
 // launchReady starts every operation whose dependencies succeeded and whose backoff is over.
+// An operation skipped by its after requirements or its when condition may make others
+// ready (a finally, an after Skipped): the pass repeats until none is skipped.
 func (p *planner) launchReady() {
+	src := newSources(p.obs, p.ops)
+	for p.launchPass(src) {
+		p.skipAfterFailures()
+	}
+	// A resolution failure is a failure like any other: apply the failure policy now.
+	p.skipAfterFailures()
+}
+
+// launchPass starts the operations ready now and reports whether one was skipped instead.
+func (p *planner) launchPass(src *sources) (skipped bool) {
 	now := p.obs.Now
 	waiting := func(i int) bool {
 		s := &p.ops[i]
@@ -250,9 +332,12 @@ func (p *planner) launchReady() {
 	}
 	succeeded := func(i int) bool { return p.ops[i].State == popv1.OperationSucceeded }
 	ended := func(i int) bool { return p.ops[i].State.IsFinal() }
-	src := newSources(p.obs, p.ops)
 	for _, i := range p.obs.Graph.Ready(waiting, succeeded, ended) {
 		s := &p.ops[i]
+		if !p.afterHolds(i) || !p.conditionHolds(i, src) {
+			skipped = skipped || s.State == popv1.OperationSkipped
+			continue
+		}
 		if why, blocked := p.obs.Unavailable[p.obs.Agenda.Spec.Operations[i].Type]; blocked {
 			p.waitForHandler(i, why)
 			continue
@@ -269,8 +354,98 @@ func (p *planner) launchReady() {
 		s.StartTime, s.NextAttemptTime, s.CompletionTime, s.BlockedSince = ptrTime(metav1.NewTime(now)), nil, nil, nil
 		p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload, LastProgress: last})
 	}
-	// A resolution failure is a failure like any other: apply the failure policy now.
-	p.skipAfterFailures()
+	return skipped
+}
+
+// afterHolds applies operation i's after requirements, its dependencies ended: one that
+// ended with another outcome than required skips it (depends.Decide).
+func (p *planner) afterHolds(i int) bool {
+	reqs := p.obs.Graph.After(i)
+	if len(reqs) == 0 {
+		return true
+	}
+	state := func(name string) depends.State {
+		j, _ := p.obs.Graph.Index(name)
+		if st := p.ops[j].State; st.IsFinal() {
+			return depends.State(st)
+		}
+		return depends.Waiting
+	}
+	if depends.Decide(reqs, state) != depends.Never {
+		return true
+	}
+	for _, r := range reqs {
+		if got := state(r.Operation); !outcomeMet(got, r.Outcome) {
+			s := &p.ops[i]
+			s.State, s.NextAttemptTime, s.BlockedSince = popv1.OperationSkipped, nil, nil
+			s.Message = truncate(fmt.Sprintf("skipped: after requires %s to end %s, it ended %s", r.Operation, outcomeName(r.Outcome), got))
+			s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+			break
+		}
+	}
+	return false
+}
+
+func outcomeMet(s depends.State, want depends.Outcome) bool {
+	return depends.Decide([]depends.Requirement{{Operation: "x", Outcome: want}}, func(string) depends.State { return s }) == depends.Run
+}
+
+func outcomeName(o depends.Outcome) depends.Outcome {
+	if o == "" {
+		return depends.Succeeded
+	}
+	return o
+}
+
+// mergeSorted is the union of two ascending index lists, ascending.
+func mergeSorted(a, b []int) []int {
+	seen := make(map[int]bool, len(a)+len(b))
+	var out []int
+	for _, l := range [][]int{a, b} {
+		for _, i := range l {
+			if !seen[i] {
+				seen[i] = true
+				out = append(out, i)
+			}
+		}
+	}
+	sort.Ints(out)
+	return out
+}
+
+// conditionHolds evaluates operation i's when condition, once the operations it reads
+// ended: false skips the operation, an evaluation error fails it with the message. Without a
+// condition it holds.
+func (p *planner) conditionHolds(i int, src *sources) bool {
+	cond := p.obs.Graph.Condition(i)
+	if cond == nil {
+		return true
+	}
+	in := when.Input{Ops: map[string]when.Outcome{}}
+	if params, ok := src.lookup(&p.obs.Agenda.Spec.Operations[i], 0, refs.AgendaParams); ok {
+		in.Params = params
+	}
+	for _, name := range cond.Operations() {
+		j, _ := p.obs.Graph.Index(name)
+		o := when.Outcome{Phase: string(p.ops[j].State)}
+		if p.ops[j].State == popv1.OperationSucceeded && p.ops[j].Output != "" {
+			o.Output, _ = refs.Decode([]byte(p.ops[j].Output)) // recorded outputs are JSON
+		}
+		in.Ops[name] = o
+	}
+	ok, err := cond.Eval(in)
+	if err == nil && ok {
+		return true
+	}
+	s := &p.ops[i]
+	s.NextAttemptTime, s.BlockedSince = nil, nil
+	s.CompletionTime = ptrTime(metav1.NewTime(p.obs.Now))
+	if err != nil {
+		s.State, s.Message = popv1.OperationFailed, truncate("evaluating when: "+err.Error())
+	} else {
+		s.State, s.Message = popv1.OperationSkipped, "skipped: its when condition is false"
+	}
+	return false
 }
 
 // lastProgress is the POP progress object the previous attempt of operation i last wrote,

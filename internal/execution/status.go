@@ -23,8 +23,14 @@ func summarize(st *popv1.AgendaStatus, ag *popv1.Agenda, now time.Time) {
 	}
 	gen := ag.Generation
 	counts := map[popv1.OperationState]int{}
-	for _, o := range st.Operations {
+	main := map[popv1.OperationState]int{} // of the operations that are not finally
+	mainTotal := 0
+	for k, o := range st.Operations {
 		counts[o.State]++
+		if k >= len(ag.Spec.Operations) || !ag.Spec.Operations[k].Finally {
+			main[o.State]++
+			mainTotal++
+		}
 		if o.State == popv1.OperationExecuting && st.StartTime == nil {
 			st.StartTime = o.StartTime
 		}
@@ -36,14 +42,26 @@ func summarize(st *popv1.AgendaStatus, ag *popv1.Agenda, now time.Time) {
 			fmt.Sprintf("all %d operations succeeded", total))
 		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")
 		st.CompletionTime = ptrTime(metav1.NewTime(now))
+	case counts[popv1.OperationExecuting]+counts[popv1.OperationWaiting] == 0 &&
+		main[popv1.OperationSucceeded]+main[popv1.OperationSkipped] == mainTotal:
+		// No main operation failed: the skipped ones' conditions were false, or they needed
+		// one whose condition was, or an after outcome that did not come. A skip does not fail
+		// the Agenda, and the finally operations do not decide its phase.
+		setCondition(st, gen, popv1.AgendaSucceeded, true, popv1.ReasonAllOperationsSucceed,
+			fmt.Sprintf("%d operations succeeded, %d skipped", counts[popv1.OperationSucceeded], counts[popv1.OperationSkipped]))
+		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")
+		st.CompletionTime = ptrTime(metav1.NewTime(now))
+		st.PercentComplete = 100
 	case counts[popv1.OperationExecuting]+counts[popv1.OperationWaiting] == 0:
-		setCondition(st, gen, popv1.AgendaFailed, true, popv1.ReasonOperationFailed, firstFailure(st.Operations))
+		setCondition(st, gen, popv1.AgendaFailed, true, popv1.ReasonOperationFailed, firstFailure(st.Operations, ag))
 		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonFinished, "the Agenda finished")
 		st.CompletionTime = ptrTime(metav1.NewTime(now))
 	case counts[popv1.OperationExecuting] > 0:
 		setCondition(st, gen, popv1.AgendaRunning, true, popv1.ReasonOperationsExecuting,
 			fmt.Sprintf("%d of %d operations executing, %d complete", counts[popv1.OperationExecuting], total,
 				counts[popv1.OperationSucceeded]))
+	case ag.Spec.Suspend:
+		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonSuspended, "no operation executing: suspended by spec.suspend")
 	default:
 		setCondition(st, gen, popv1.AgendaRunning, false, popv1.ReasonOperationsWaiting, waitingMessage(st.Operations))
 	}
@@ -90,9 +108,11 @@ func setStopCondition(st *popv1.AgendaStatus, gen int64, reason, message string,
 	st.CompletionTime = ptrTime(metav1.NewTime(now))
 }
 
-func firstFailure(ops []popv1.OperationStatus) string {
-	for _, o := range ops {
-		if o.State == popv1.OperationFailed {
+// firstFailure names the first failed operation that is not finally: those decide the
+// Agenda's phase.
+func firstFailure(ops []popv1.OperationStatus, ag *popv1.Agenda) string {
+	for k, o := range ops {
+		if o.State == popv1.OperationFailed && (k >= len(ag.Spec.Operations) || !ag.Spec.Operations[k].Finally) {
 			return fmt.Sprintf("operation %s failed: %s", o.Name, o.Message)
 		}
 	}

@@ -90,6 +90,28 @@ func cancelCmd(g *globals) *cobra.Command {
 	}
 }
 
+func suspendCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "suspend AGENDA",
+		Short: "Suspend an Agenda: running Pods finish, no new one starts until resume",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return patchSpec(g, cmd, args[0], func(ag *popv1.Agenda) { ag.Spec.Suspend = true }, "suspended")
+		},
+	}
+}
+
+func resumeCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "resume AGENDA",
+		Short: "Resume a suspended Agenda",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return patchSpec(g, cmd, args[0], func(ag *popv1.Agenda) { ag.Spec.Suspend = false }, "resumed")
+		},
+	}
+}
+
 func rerunCmd(g *globals) *cobra.Command {
 	var mode string
 	var ops []string

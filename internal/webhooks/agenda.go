@@ -16,6 +16,7 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/dag"
+	"github.com/pop-operator/pop/internal/retrypolicy"
 )
 
 // AgendaValidator validates Agendas on create and update.
@@ -66,11 +67,27 @@ func (v *AgendaValidator) ValidateDelete(context.Context, *popv1.Agenda) (admiss
 func validateSpec(ag *popv1.Agenda) field.ErrorList {
 	_, errs := dag.Build(&ag.Spec)
 	for i, op := range ag.Spec.Operations {
+		if op.RetryPolicy != nil {
+			errs = append(errs, validateRetryPolicy(op.RetryPolicy, field.NewPath("spec", "operations").Index(i).Child("retryPolicy"))...)
+		}
 		if op.Resources != nil {
 			errs = append(errs, validateRequests(op.Resources, field.NewPath("spec", "operations").Index(i).Child("resources"))...)
 		}
 	}
 	return errs
+}
+
+// validateRetryPolicy repeats the schema's bounds on a retry policy (for an Agenda stored
+// before them) with retrypolicy's rules.
+func validateRetryPolicy(rp *popv1.RetryPolicy, path *field.Path) field.ErrorList {
+	pol := retrypolicy.Policy{NeverRetryExitCodes: rp.NeverRetryExitCodes}
+	for _, c := range rp.RetryOn {
+		pol.RetryOn = append(pol.RetryOn, retrypolicy.Class(c))
+	}
+	if err := pol.Validate(path.String()); err != nil {
+		return field.ErrorList{field.Invalid(path, "", err.Error())}
+	}
+	return nil
 }
 
 func validateRequests(res *corev1.ResourceRequirements, path *field.Path) field.ErrorList {

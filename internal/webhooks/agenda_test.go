@@ -24,10 +24,11 @@ func TestValidateUpdateJudgesOnlyAChangedSpec(t *testing.T) {
 		running bool
 		wantErr string
 	}{
-		"cancel":               {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }},
-		"cancel while running": {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }, running: true},
-		"finalizer removed":    {change: func(ag *popv1.Agenda) { ag.Finalizers = nil }},
-		"label added":          {change: func(ag *popv1.Agenda) { ag.Labels = map[string]string{"team": "video"} }},
+		"cancel":                {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }},
+		"cancel while running":  {change: func(ag *popv1.Agenda) { ag.Spec.Cancel = true }, running: true},
+		"suspend while running": {change: func(ag *popv1.Agenda) { ag.Spec.Suspend = true }, running: true},
+		"finalizer removed":     {change: func(ag *popv1.Agenda) { ag.Finalizers = nil }},
+		"label added":           {change: func(ag *popv1.Agenda) { ag.Labels = map[string]string{"team": "video"} }},
 		"operations changed": {
 			change:  func(ag *popv1.Agenda) { ag.Spec.Operations[1].Type = "other" },
 			wantErr: "spec.operations[0].dependsOn[0]",
@@ -53,5 +54,47 @@ func TestValidateUpdateJudgesOnlyAChangedSpec(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestValidateCreateCompilesWhen: a when condition is compiled at the door, its error given
+// with the operation's field path.
+func TestValidateCreateCompilesWhen(t *testing.T) {
+	for expr, want := range map[string]string{
+		`ops.a.phase == "Succeeded"`: "",
+		`size(ops.a.phase)`:          `spec.operations[2].when: Invalid value: "size(ops.a.phase)": must be a boolean expression, not int`,
+		`ops[name].phase == "x"`:     `spec.operations[2].when: Invalid value: "ops[name].phase == \"x\""`,
+	} {
+		ag := builders.MakeAgenda("ag", "acme").Op("a", "echo").Op("b", "echo").Op("c", "echo").When(expr).Obj()
+		_, err := (&AgendaValidator{}).ValidateCreate(context.Background(), ag)
+		switch {
+		case want == "" && err != nil:
+			t.Errorf("%s: refused: %v", expr, err)
+		case want != "" && (err == nil || !strings.Contains(err.Error(), want)):
+			t.Errorf("%s: error %v, want one containing %q", expr, err, want)
+		}
+	}
+}
+
+// TestValidateCreateRetryPolicy: a retry policy is checked with its field path.
+func TestValidateCreateRetryPolicy(t *testing.T) {
+	for name, tc := range map[string]struct {
+		rp   popv1.RetryPolicy
+		want string
+	}{
+		"valid":         {rp: popv1.RetryPolicy{RetryOn: []popv1.RetryClass{"Disrupted"}, NeverRetryExitCodes: []int32{2}}},
+		"unknown class": {rp: popv1.RetryPolicy{RetryOn: []popv1.RetryClass{"Sometimes"}}, want: `spec.operations[1].retryPolicy.retryOn[0]: unknown class "Sometimes"`},
+		"exit code 0":   {rp: popv1.RetryPolicy{NeverRetryExitCodes: []int32{0}}, want: "spec.operations[1].retryPolicy.neverRetryExitCodes[0]: 0 is not a failing exit code"},
+	} {
+		ag := builders.MakeAgenda("ag", "acme").Op("a", "echo").Op("b", "echo").Obj()
+		rp := tc.rp
+		ag.Spec.Operations[1].RetryPolicy = &rp
+		_, err := (&AgendaValidator{}).ValidateCreate(context.Background(), ag)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want one containing %q", name, err, tc.want)
+		}
 	}
 }

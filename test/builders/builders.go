@@ -49,6 +49,12 @@ func (w *AgendaWrapper) DependsOn(names ...string) *AgendaWrapper {
 	return w
 }
 
+// When sets the last operation's when condition.
+func (w *AgendaWrapper) When(expr string) *AgendaWrapper {
+	w.lastOp().When = expr
+	return w
+}
+
 // Params sets spec.params.
 func (w *AgendaWrapper) Params(v any) *AgendaWrapper {
 	w.Spec.Params = JSON(v)

@@ -44,6 +44,12 @@ func (w *AgendaWrapper) TTL(seconds int32) *AgendaWrapper {
 }
 
 // FailurePolicy sets spec.failurePolicy.
+// Suspend sets spec.suspend.
+func (w *AgendaWrapper) Suspend(on bool) *AgendaWrapper {
+	w.Spec.Suspend = on
+	return w
+}
+
 func (w *AgendaWrapper) FailurePolicy(p popv1.FailurePolicy) *AgendaWrapper {
 	w.Spec.FailurePolicy = p
 	return w

@@ -95,6 +95,16 @@ var _ = Describe("Agenda webhook", func() {
 			`spec.operations[0].payload.p[0]`, "unterminated reference"),
 		Entry("an unknown source", builders.MakeAgenda("x", "").Op("a", "t", "@<pop.tenant>"),
 			`unknown source "pop.tenant"`),
+		Entry("a when that does not compile, with its field path", builders.MakeAgenda("x", "").Op("a", "t").Op("b", "t").Op("c", "t").When("ops.a.phase =="),
+			`spec.operations[2].when: Invalid value: "ops.a.phase ==": ERROR: <input>:1:15: Syntax error`),
+		Entry("a when that is not boolean", builders.MakeAgenda("x", "").Op("a", "t").Op("b", "t").When(`size(ops.a.phase)`),
+			`spec.operations[1].when`, "must be a boolean expression"),
+		Entry("a when reading an unknown operation", builders.MakeAgenda("x", "").Op("a", "t").When(`ops.ghost.phase == "Failed"`),
+			`spec.operations[0].when: Invalid value: "ghost": unknown operation "ghost"`),
+		Entry("an after on an unknown operation", afterUnknown(),
+			`spec.operations[1].after[0].operation: Invalid value: "zz": unknown operation "zz"`),
+		Entry("a main operation that depends on a finally one", mainOnFinally(),
+			`spec.operations[1]: Invalid value: "b": depends on finally operation "fin"`),
 		Entry("every problem at once", builders.MakeAgenda("x", "").Op("a", "t").DependsOn("a").Op("b", "t", "@<c.out>"),
 			`spec.operations[0].dependsOn[0]`, `spec.operations[1].payload`),
 	)
@@ -115,3 +125,15 @@ var _ = Describe("Agenda webhook", func() {
 		Expect(env.Client.Update(ctx, ag)).To(Succeed())
 	})
 })
+
+func afterUnknown() *builders.AgendaWrapper {
+	w := builders.MakeAgenda("x", "").Op("a", "t").Op("b", "t")
+	w.Spec.Operations[1].After = []popv1.Requirement{{Operation: "zz", Outcome: popv1.OutcomeFailed}}
+	return w
+}
+
+func mainOnFinally() *builders.AgendaWrapper {
+	w := builders.MakeAgenda("x", "").Op("fin", "t").Op("b", "t").DependsOn("fin")
+	w.Spec.Operations[0].Finally = true
+	return w
+}
