@@ -131,6 +131,24 @@ func (s *Server) rerunAgenda(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// suspendAgenda sets or clears an Agenda's spec.suspend as the user: suspended, no new Pod of
+// it starts and running ones finish (docs/workflow-language.md). The API server answers 403
+// to a user who may not patch the Agenda.
+func (s *Server) suspendAgenda(suspend bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ns, name, err := pathKey(r)
+		if err != nil {
+			writeError(w, err)
+			return
+		}
+		a := &popv1.Agenda{}
+		a.Namespace, a.Name = ns, name
+		if s.patchAs(w, r, a, []byte(`{"spec":{"suspend":`+strconv.FormatBool(suspend)+`}}`)) {
+			writeJSON(w, agendaView(a))
+		}
+	}
+}
+
 // pauseInsight sets or clears an Insight's spec.paused as the user: paused, it admits no new
 // Agenda (running ones go on). Customers have no right on Insights and get the API server's
 // 403.

@@ -52,6 +52,8 @@ func NewServer(clients ClientSource) *Server {
 	s.mux.HandleFunc("GET /api/agendas/{namespace}/{name}/operations/{operation}/log", s.operationLog)
 	s.mux.HandleFunc("POST /api/agendas/{namespace}/{name}/cancel", s.cancelAgenda)
 	s.mux.HandleFunc("POST /api/agendas/{namespace}/{name}/rerun", s.rerunAgenda)
+	s.mux.HandleFunc("POST /api/agendas/{namespace}/{name}/suspend", s.suspendAgenda(true))
+	s.mux.HandleFunc("POST /api/agendas/{namespace}/{name}/resume", s.suspendAgenda(false))
 	s.mux.HandleFunc("POST /api/insights/{namespace}/{name}/pause", s.pauseInsight(true))
 	s.mux.HandleFunc("POST /api/insights/{namespace}/{name}/resume", s.pauseInsight(false))
 	s.mux.HandleFunc("GET /api/watch/insights", s.watchInsights)

@@ -30,6 +30,7 @@ type AgendaSummary struct {
 	PercentComplete int32     `json:"percentComplete"`
 	Created         time.Time `json:"created"`
 	Cancelled       bool      `json:"cancelRequested"`
+	Suspended       bool      `json:"suspended"`
 }
 
 // AgendaView is one Agenda with its graph.
@@ -82,7 +83,7 @@ func agendaSummary(a *popv1.Agenda) AgendaSummary {
 	return AgendaSummary{
 		Namespace: a.Namespace, Name: a.Name, Phase: phase, Insight: a.Status.Insight,
 		QueuePosition: a.Status.QueuePosition, PercentComplete: a.Status.PercentComplete,
-		Created: a.CreationTimestamp.Time, Cancelled: a.Spec.Cancel,
+		Created: a.CreationTimestamp.Time, Cancelled: a.Spec.Cancel, Suspended: a.Spec.Suspend,
 	}
 }
 

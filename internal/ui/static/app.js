@@ -275,7 +275,9 @@ function drawAgenda(a) {
   const finished = ["Succeeded", "Failed", "Cancelled"].includes(a.phase);
   const cancel = button("cancel", a.cancelRequested ? "cancel requested" : "Cancel",
     () => post("/api/agendas/" + a.namespace + "/" + a.name + "/cancel"), a.cancelRequested || finished);
-  const actions = el("p", { class: "actions" }, cancel, " ",
+  const suspend = button("suspend", a.suspended ? "Resume" : "Suspend",
+    () => post("/api/agendas/" + a.namespace + "/" + a.name + (a.suspended ? "/resume" : "/suspend")), finished);
+  const actions = el("p", { class: "actions" }, cancel, " ", suspend, " ",
     button("rerun-all", "Rerun all", () => rerun(a, "All"), !finished), " ",
     button("rerun-failed", "Rerun from failure", () => rerun(a, "FromFailure"), !finished), " ",
     button("rerun-selected", "Rerun selected (" + marked.size + ")", () => rerun(a, "Operations", [...marked]), !finished || marked.size === 0));

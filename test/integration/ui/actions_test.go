@@ -71,6 +71,26 @@ var _ = Describe("UI actions and operation detail as the user", func() {
 		}
 	})
 
+	It("suspends and resumes an Agenda as its customer; another customer gets the API server's 403", func() {
+		Expect(env.Client.Create(ctx, builders.MakeAgenda("long", nsA).Op("a", "echo").Obj())).To(Succeed())
+		Expect(env.Client.Create(ctx, builders.MakeAgenda("theirs", nsB).Op("a", "echo").Obj())).To(Succeed())
+		code, out := callWith(alice, http.MethodPost, "/api/agendas/"+nsA+"/long/suspend", "", csrf)
+		Expect(code).To(Equal(http.StatusOK), string(out))
+		Expect(get(nsA, "long").Spec.Suspend).To(BeTrue())
+		Expect(string(out)).To(ContainSubstring(`"suspended":true`))
+		code, out = callWith(alice, http.MethodPost, "/api/agendas/"+nsA+"/long/resume", "", csrf)
+		Expect(code).To(Equal(http.StatusOK), string(out))
+		Expect(get(nsA, "long").Spec.Suspend).To(BeFalse())
+
+		code, out = callWith(alice, http.MethodPost, "/api/agendas/"+nsB+"/theirs/suspend", "", csrf)
+		Expect(code).To(Equal(http.StatusForbidden), string(out))
+		code, out = callWith(bob, http.MethodPost, "/api/agendas/"+nsB+"/theirs/suspend", "", csrf)
+		Expect(code).To(Equal(http.StatusForbidden), string(out), "bob may only view")
+		Expect(get(nsB, "theirs").Spec.Suspend).To(BeFalse())
+		code, out = callWith(alice, http.MethodPost, "/api/agendas/"+nsA+"/long/suspend", "", nil)
+		Expect(code).To(Equal(http.StatusBadRequest), "without X-Requested-By: "+string(out))
+	})
+
 	It("pauses and resumes an Insight for a platform user; a customer gets the API server's 403", func() {
 		in := builders.MakeInsight("q", nsA).Obj()
 		Expect(env.Client.Create(ctx, in)).To(Succeed())

@@ -95,6 +95,23 @@ var _ = Describe("UI actions in a headless Chromium", func() {
 		Eventually(rerun, framework.Timeout).Should(And(HaveField("Mode", popv1.RerunOperations), HaveField("Operations", []string{"c"})))
 	})
 
+	It("suspends and resumes an Agenda from the page, as the user", func() {
+		ag := builders.MakeAgenda("held", nsA).Op("a", "echo").Obj()
+		Expect(env.Client.Create(ctx, ag)).To(Succeed())
+		suspended := func() bool {
+			Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(ag), ag)).To(Succeed())
+			return ag.Spec.Suspend
+		}
+		b := browser(identity{user: "alice"})
+		do(b, chromedp.Navigate(srv.URL+"/#/agenda/"+nsA+"/held"), visible("#suspend"))
+		Expect(text(b, "#suspend")).To(Equal("Suspend"))
+		do(b, chromedp.Click(chromedp.CSS("#suspend")))
+		Eventually(suspended, framework.Timeout).Should(BeTrue())
+		waitFor(b, `document.querySelector('#suspend').textContent === "Resume"`)
+		do(b, chromedp.Click(chromedp.CSS("#suspend")))
+		Eventually(suspended, framework.Timeout).Should(BeFalse())
+	})
+
 	It("pauses and resumes an Insight from the page for a platform user, and shows a customer's 403", func() {
 		in := builders.MakeInsight("q", nsA).Obj()
 		Expect(env.Client.Create(ctx, in)).To(Succeed())
