@@ -32,8 +32,9 @@ func (c inNamespace) List(ctx context.Context, list client.ObjectList, opts ...c
 }
 
 // startManaged runs POP's controllers and scheduler for one namespace (the other specs write
-// statuses themselves) and the pod simulator for its Pods, until the spec ends.
-func startManaged(ns string) {
+// statuses themselves) and the pod simulator for its Pods, each running for runFor, until the
+// spec ends.
+func startManaged(ns string, runFor time.Duration) {
 	GinkgoHelper()
 	mctx, cancel := context.WithCancel(ctx)
 	opts := framework.ManagerOptions()
@@ -45,7 +46,7 @@ func startManaged(ns string) {
 	stop, err := framework.RunManager(mctx, mgr, parts.Scheduler.Ready(), func(err error) { Fail(err.Error()) })
 	Expect(err).NotTo(HaveOccurred())
 	sim := podsim.New(inNamespace{Client: env.Client, ns: ns})
-	sim.SetScript(podsim.EchoAfter(1500 * time.Millisecond))
+	sim.SetScript(podsim.EchoAfter(runFor))
 	go sim.Run(mctx)
 	DeferCleanup(func() { stop(); cancel() })
 }
@@ -66,7 +67,7 @@ var _ = Describe("UI in a headless Chromium, with the manager and the pod simula
 		Expect(env.Client.Create(ctx, builders.MakeHandlerType("echo", ns, "pop-handlers/echo:dev").Obj())).To(Succeed())
 		in := builders.MakeInsight("queue", ns).Capacity(1).Paused(true).Obj()
 		Expect(env.Client.Create(ctx, in)).To(Succeed())
-		startManaged(ns)
+		startManaged(ns, 1500*time.Millisecond)
 
 		ag := builders.MakeAgenda("dag", ns).Op("probe", "echo", map[string]any{"n": 1}).Op("left", "echo", "@<probe.out::/n>").
 			Op("right", "echo", "@<probe.out>").Op("join", "echo", []string{"@<left.out>", "@<right.out>"}).Obj()
@@ -106,5 +107,47 @@ var _ = Describe("UI in a headless Chromium, with the manager and the pod simula
 		}, time.Minute, 250*time.Millisecond).Should(Succeed())
 		value(b, chromedp.Poll[bool](`document.getElementById("phase").textContent === "Succeeded" && !document.getElementById("rerun-all").disabled`,
 			chromedp.WithPollingTimeout(time.Minute)))
+	})
+
+	It("suspends, resumes and cancels running Agendas from the page, and the manager acts on each", func() {
+		ns := customerNamespace("s", "alice", "edit")
+		Expect(env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "pop-system"}})).To(Or(Succeed(), MatchError(ContainSubstring("already exists"))))
+		Expect(env.Client.Create(ctx, builders.MakeHandlerType("echo", ns, "pop-handlers/echo:dev").Obj())).To(Succeed())
+		Expect(env.Client.Create(ctx, builders.MakeInsight("queue", ns).Capacity(2).Obj())).To(Succeed())
+		// Pods run 4 s: time enough to click Suspend while the first one runs, even on a
+		// loaded machine.
+		startManaged(ns, 4*time.Second)
+		state := func(name, op string) func(g Gomega) popv1.OperationState {
+			return func(g Gomega) popv1.OperationState {
+				var cur popv1.Agenda
+				g.Expect(env.Client.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &cur)).To(Succeed())
+				for _, o := range cur.Status.Operations {
+					if o.Name == op {
+						return o.State
+					}
+				}
+				return ""
+			}
+		}
+
+		By("suspending a chain while its first operation runs: the second does not start until resumed")
+		chain := builders.MakeAgenda("chain", ns).Op("first", "echo", 1).Op("second", "echo", "@<first.out>").Obj()
+		Expect(env.Client.Create(ctx, chain)).To(Succeed())
+		b := browser(identity{user: "alice"})
+		do(b, chromedp.Navigate(srv.URL+"/#/agenda/"+ns+"/chain"), visible(node("first", "Executing")))
+		do(b, chromedp.Click(chromedp.CSS("#suspend")))
+		waitFor(b, `document.getElementById("suspend").textContent === "Resume"`)
+		Eventually(state("chain", "first"), time.Minute, 100*time.Millisecond).Should(Equal(popv1.OperationSucceeded))
+		Consistently(state("chain", "second"), 3*time.Second, 200*time.Millisecond).Should(Equal(popv1.OperationWaiting))
+		do(b, chromedp.Click(chromedp.CSS("#suspend")))
+		value(b, chromedp.Poll[bool](`document.getElementById("phase").textContent === "Succeeded"`, chromedp.WithPollingTimeout(time.Minute)))
+
+		By("cancelling a running Agenda: the manager stops it and the page shows Cancelled")
+		victim := builders.MakeAgenda("victim", ns).Op("only", "echo", 1).Obj()
+		Expect(env.Client.Create(ctx, victim)).To(Succeed())
+		do(b, chromedp.Navigate(srv.URL+"/#/agenda/"+ns+"/victim"), visible(node("only", "Executing")))
+		do(b, chromedp.Click(chromedp.CSS("#cancel")))
+		value(b, chromedp.Poll[bool](`document.getElementById("phase").textContent === "Cancelled"`, chromedp.WithPollingTimeout(time.Minute)))
+		Expect(state("victim", "only")(Default)).To(Equal(popv1.OperationCancelled))
 	})
 })
