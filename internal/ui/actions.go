@@ -56,6 +56,12 @@ func (s *Server) patchAs(w http.ResponseWriter, r *http.Request, obj client.Obje
 // cancelAgenda sets spec.cancel as the user: the API server answers 403 to a user who may not
 // patch the Agenda.
 func (s *Server) cancelAgenda(w http.ResponseWriter, r *http.Request) {
+	s.patchAgenda(w, r, []byte(`{"spec":{"cancel":true}}`))
+}
+
+// patchAgenda applies patch to the Agenda the path names, as the user, and answers with the
+// patched Agenda's view.
+func (s *Server) patchAgenda(w http.ResponseWriter, r *http.Request, patch []byte) {
 	ns, name, err := pathKey(r)
 	if err != nil {
 		writeError(w, err)
@@ -63,7 +69,7 @@ func (s *Server) cancelAgenda(w http.ResponseWriter, r *http.Request) {
 	}
 	a := &popv1.Agenda{}
 	a.Namespace, a.Name = ns, name
-	if s.patchAs(w, r, a, []byte(`{"spec":{"cancel":true}}`)) {
+	if s.patchAs(w, r, a, patch) {
 		writeJSON(w, agendaView(a))
 	}
 }
@@ -107,11 +113,6 @@ func parseRerun(r *http.Request) (RerunRequest, error) {
 // rerunAgenda sets spec.rerun with a new id as the user (docs/execution.md: each new id runs
 // once); the controller resets the operations the mode names.
 func (s *Server) rerunAgenda(w http.ResponseWriter, r *http.Request) {
-	ns, name, err := pathKey(r)
-	if err != nil {
-		writeError(w, err)
-		return
-	}
 	req, err := parseRerun(r)
 	if err != nil {
 		writeError(w, err)
@@ -124,11 +125,7 @@ func (s *Server) rerunAgenda(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
-	a := &popv1.Agenda{}
-	a.Namespace, a.Name = ns, name
-	if s.patchAs(w, r, a, patch) {
-		writeJSON(w, agendaView(a))
-	}
+	s.patchAgenda(w, r, patch)
 }
 
 // suspendAgenda sets or clears an Agenda's spec.suspend as the user: suspended, no new Pod of
@@ -136,16 +133,7 @@ func (s *Server) rerunAgenda(w http.ResponseWriter, r *http.Request) {
 // to a user who may not patch the Agenda.
 func (s *Server) suspendAgenda(suspend bool) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		ns, name, err := pathKey(r)
-		if err != nil {
-			writeError(w, err)
-			return
-		}
-		a := &popv1.Agenda{}
-		a.Namespace, a.Name = ns, name
-		if s.patchAs(w, r, a, []byte(`{"spec":{"suspend":`+strconv.FormatBool(suspend)+`}}`)) {
-			writeJSON(w, agendaView(a))
-		}
+		s.patchAgenda(w, r, []byte(`{"spec":{"suspend":`+strconv.FormatBool(suspend)+`}}`))
 	}
 }
 
