@@ -219,13 +219,33 @@ type AgendaSpec struct {
 	// +optional
 	Params *apiextensionsv1.JSON `json:"params,omitempty"`
 
-	// operations are the steps of the workflow; names are unique.
+	// operations are the steps of the workflow; names are unique. Required unless template
+	// is given, in which case the controller writes the template's operations here.
 	// +kubebuilder:validation:MinItems=1
 	// +kubebuilder:validation:MaxItems=1000
 	// +listType=map
 	// +listMapKey=name
-	// +required
-	Operations []Operation `json:"operations"`
+	// +optional
+	Operations []Operation `json:"operations,omitempty"`
+
+	// template names an AgendaTemplate, looked up in the Agenda's namespace, then in the
+	// operator's. Before accepting the Agenda the controller binds arguments to the
+	// template's parameters and writes the template's operations into operations and the
+	// bound values into params, once: a later change to the template changes no Agenda
+	// made from it. The pop.dev/template annotation records which version was used. An
+	// Agenda gives operations or a template, not both.
+	// +kubebuilder:validation:MaxLength=253
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`
+	// +optional
+	Template string `json:"template,omitempty"`
+
+	// arguments are the values of the template's parameters, by name; defaults fill those
+	// left out. Only with template.
+	// +kubebuilder:validation:Type=object
+	// +kubebuilder:validation:MaxProperties=64
+	// +kubebuilder:pruning:PreserveUnknownFields
+	// +optional
+	Arguments *apiextensionsv1.JSON `json:"arguments,omitempty"`
 
 	// priority orders the Agenda in a Priority Insight: higher first.
 	// +kubebuilder:validation:Minimum=-1000000

@@ -26,6 +26,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&Agenda{}, &AgendaList{},
 		&Insight{}, &InsightList{},
 		&HandlerType{}, &HandlerTypeList{},
+		&AgendaTemplate{}, &AgendaTemplateList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil
