@@ -64,11 +64,13 @@ type writtenVersion struct {
 // Reconcile moves one Agenda forward. Steps:
 //  1. a finished Agenda being deleted (a finalizer holds it) is left to the finalizer's owner;
 //  2. a finished Agenda past its TTL is deleted;
-//  3. the world the planner needs is read (observe);
-//  4. the planner decides everything, the status included (execution.Decide);
-//  5. the plan is carried out: Pods deleted, then created, refusals fed back to the planner;
-//  6. the status is written, once (writeStatus), and only then Events and metrics recorded;
-//  7. a finished Agenda's Pods are cleaned up, and the next look is scheduled.
+//  3. an Agenda naming a template not yet resolved gets it written into its spec, and
+//     nothing else happens this time (resolveTemplate);
+//  4. the world the planner needs is read (observe);
+//  5. the planner decides everything, the status included (execution.Decide);
+//  6. the plan is carried out: Pods deleted, then created, refusals fed back to the planner;
+//  7. the status is written, once (writeStatus), and only then Events and metrics recorded;
+//  8. a finished Agenda's Pods are cleaned up, and the next look is scheduled.
 func (r *AgendaReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	// One key for the Agenda in every component's logs: "agenda": "namespace/name".
 	ctx = logf.IntoContext(ctx, logf.FromContext(ctx).WithValues("agenda", req.String()))
@@ -92,6 +94,9 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 		return ctrl.Result{}, r.deleteExpired(ctx, &ag)
 	} else if wait > 0 {
 		return ctrl.Result{RequeueAfter: wait}, nil
+	}
+	if needsTemplate(&ag) {
+		return r.resolveTemplate(ctx, &ag)
 	}
 	obs, err := r.observe(ctx, &ag)
 	if err != nil {

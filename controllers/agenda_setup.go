@@ -14,13 +14,14 @@ import (
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 )
 
-// SetupWithManager registers the controller: Agendas, the Pods they own, and the
-// HandlerTypes their operations need.
+// SetupWithManager registers the controller: Agendas, the Pods they own, the HandlerTypes
+// their operations need and the AgendaTemplates they name.
 func (r *AgendaReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&popv1.Agenda{}).
 		Owns(&corev1.Pod{}).
 		Watches(&popv1.HandlerType{}, handler.EnqueueRequestsFromMapFunc(r.agendasUsing)).
+		Watches(&popv1.AgendaTemplate{}, handler.EnqueueRequestsFromMapFunc(r.agendasNaming)).
 		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MaxConcurrentReconciles}).
 		Named("agenda").
 		Complete(r)

@@ -55,12 +55,13 @@ func managerOptions(o options, scheme *runtime.Scheme) ctrl.Options {
 	}
 	if ns := o.watchedNamespaces(); len(ns) > 0 {
 		mo.Cache.DefaultNamespaces = namespaceConfigs(ns)
-		// The cluster-wide default HandlerTypes and Insights live in the operator's own
+		// The cluster-wide default HandlerTypes, Insights and AgendaTemplates live in the operator's own
 		// namespace, watched or not: a lookup there in a cache without it fails, and no
 		// Agenda using a default would ever be accepted.
 		withOperator := namespaceConfigs(append(ns, o.operatorNamespace))
 		mo.Cache.ByObject[&popv1.HandlerType{}] = cache.ByObject{Namespaces: withOperator}
 		mo.Cache.ByObject[&popv1.Insight{}] = cache.ByObject{Namespaces: withOperator}
+		mo.Cache.ByObject[&popv1.AgendaTemplate{}] = cache.ByObject{Namespaces: withOperator}
 	}
 	return mo
 }

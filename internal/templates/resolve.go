@@ -2,9 +2,11 @@ package templates
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/refs"
@@ -15,6 +17,19 @@ const (
 	ArgumentsField  = "spec.arguments"
 	ParametersField = "spec.parameters"
 )
+
+// ToFieldError turns a FieldError into a Kubernetes field error with its path, as the
+// webhook and the controller report it; any other error becomes an internal one.
+func ToFieldError(err error) *field.Error {
+	var fe *FieldError
+	if !errors.As(err, &fe) {
+		return field.InternalError(field.NewPath("spec"), err)
+	}
+	if fe.Msg == "required" {
+		return field.Required(field.NewPath(fe.Field), "")
+	}
+	return &field.Error{Type: field.ErrorTypeInvalid, Field: fe.Field, BadValue: field.OmitValueType{}, Detail: fe.Msg}
+}
 
 // Parameters converts a template's declared parameters to Bind's.
 func Parameters(decl []popv1.TemplateParameter) []Parameter {

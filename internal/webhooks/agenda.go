@@ -12,6 +12,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/webhook/admission"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
@@ -20,28 +21,46 @@ import (
 )
 
 // AgendaValidator validates Agendas on create and update.
-type AgendaValidator struct{}
+type AgendaValidator struct {
+	// Reader reads the AgendaTemplates an Agenda names (nil: arguments are not bound).
+	Reader client.Reader
+	// OperatorNamespace holds the cluster-wide default AgendaTemplates.
+	OperatorNamespace string
+}
 
 // +kubebuilder:webhook:path=/validate-pop-dev-v1alpha1-agenda,mutating=false,failurePolicy=fail,sideEffects=None,groups=pop.dev,resources=agendas,verbs=create;update,versions=v1alpha1,name=vagenda.pop.dev,admissionReviewVersions=v1
 
-// SetupAgendaWebhook registers the validator with the manager's webhook server.
-func SetupAgendaWebhook(mgr ctrl.Manager) error {
-	return ctrl.NewWebhookManagedBy(mgr, &popv1.Agenda{}).WithValidator(&AgendaValidator{}).Complete()
+// SetupAgendaWebhook registers the Agenda and AgendaTemplate validators with the manager's
+// webhook server; operatorNamespace holds the cluster-wide default templates.
+func SetupAgendaWebhook(mgr ctrl.Manager, operatorNamespace string) error {
+	v := &AgendaValidator{Reader: mgr.GetAPIReader(), OperatorNamespace: operatorNamespace}
+	if err := ctrl.NewWebhookManagedBy(mgr, &popv1.Agenda{}).WithValidator(v).Complete(); err != nil {
+		return err
+	}
+	return SetupAgendaTemplateWebhook(mgr)
 }
 
-// ValidateCreate rejects an Agenda whose graph is invalid or whose requests exceed limits.
-func (v *AgendaValidator) ValidateCreate(_ context.Context, ag *popv1.Agenda) (admission.Warnings, error) {
-	return nil, invalid(ag, validateSpec(ag))
+// ValidateCreate rejects an Agenda whose graph is invalid or whose requests exceed limits,
+// and one whose arguments do not fit its template.
+func (v *AgendaValidator) ValidateCreate(ctx context.Context, ag *popv1.Agenda) (admission.Warnings, error) {
+	errs := v.templateUse(ctx, nil, ag)
+	if !unresolved(ag) {
+		errs = append(errs, validateSpec(ag)...)
+	}
+	return nil, invalid(ag, errs)
 }
 
 // ValidateUpdate judges the spec only when what validateSpec reads changed, so that an
 // Agenda stored under older rules can still be cancelled, relabelled or freed of a
 // finalizer. It also refuses to change the operations or params of an Agenda that has been
 // admitted and not finished: Pods already run from them.
-func (v *AgendaValidator) ValidateUpdate(_ context.Context, old, ag *popv1.Agenda) (admission.Warnings, error) {
+func (v *AgendaValidator) ValidateUpdate(ctx context.Context, old, ag *popv1.Agenda) (admission.Warnings, error) {
 	var errs field.ErrorList
 	if validatedFieldsChanged(old, ag) {
-		errs = validateSpec(ag)
+		errs = v.templateUse(ctx, old, ag)
+	}
+	if validatedFieldsChanged(old, ag) && !unresolved(ag) {
+		errs = append(errs, validateSpec(ag)...)
 	}
 	if running(old) {
 		if !equality.Semantic.DeepEqual(old.Spec.Operations, ag.Spec.Operations) {
@@ -108,9 +127,11 @@ func validateRequests(res *corev1.ResourceRequirements, path *field.Path) field.
 }
 
 // validatedFieldsChanged reports whether an update touches what validateSpec reads: the
-// operations, the params and the rerun request.
+// operations, the params, the template, its arguments and the rerun request.
 func validatedFieldsChanged(old, ag *popv1.Agenda) bool {
 	return !equality.Semantic.DeepEqual(old.Spec.Operations, ag.Spec.Operations) ||
+		old.Spec.Template != ag.Spec.Template ||
+		!equality.Semantic.DeepEqual(old.Spec.Arguments, ag.Spec.Arguments) ||
 		!equality.Semantic.DeepEqual(old.Spec.Params, ag.Spec.Params) ||
 		!equality.Semantic.DeepEqual(old.Spec.Rerun, ag.Spec.Rerun)
 }
@@ -125,5 +146,9 @@ func invalid(ag *popv1.Agenda, errs field.ErrorList) error {
 	if len(errs) == 0 {
 		return nil
 	}
-	return apierrors.NewInvalid(popv1.GroupVersion.WithKind("Agenda").GroupKind(), ag.Name, errs)
+	return newInvalid("Agenda", ag.Name, errs)
+}
+
+func newInvalid(kind, name string, errs field.ErrorList) error {
+	return apierrors.NewInvalid(popv1.GroupVersion.WithKind(kind).GroupKind(), name, errs)
 }

@@ -55,7 +55,7 @@ type CertOptions struct {
 // being filled. The returned checker fails until the webhook serves: as a readiness check it
 // keeps the Pod out of the webhook Service's endpoints until the API server can call it.
 func SetupWithCertificates(mgr ctrl.Manager, o CertOptions) (healthz.Checker, error) {
-	served := &webhookReadiness{}
+	served := &webhookReadiness{operatorNamespace: o.Namespace}
 	if !o.SelfManaged {
 		certFile := filepath.Join(o.CertDir, "tls.crt")
 		err := mgr.Add(everyReplica(func(ctx context.Context) error {
@@ -155,10 +155,14 @@ func (n nameSelector) collection(path string) (string, bool) {
 }
 
 // webhookReadiness records whether the Agenda webhook has been registered.
-type webhookReadiness struct{ registered atomic.Bool }
+type webhookReadiness struct {
+	registered atomic.Bool
+	// operatorNamespace holds the cluster-wide default AgendaTemplates.
+	operatorNamespace string
+}
 
 func (w *webhookReadiness) register(mgr ctrl.Manager) {
-	if err := SetupAgendaWebhook(mgr); err != nil {
+	if err := SetupAgendaWebhook(mgr, w.operatorNamespace); err != nil {
 		mgr.GetLogger().Error(err, "Setting up the Agenda webhook failed")
 		return
 	}

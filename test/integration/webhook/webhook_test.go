@@ -43,7 +43,7 @@ var _ = BeforeSuite(func() {
 		WebhookServer: webhook.NewServer(env.WebhookServerOptions()),
 	})
 	Expect(err).NotTo(HaveOccurred())
-	Expect(webhooks.SetupAgendaWebhook(mgr)).To(Succeed())
+	Expect(webhooks.SetupAgendaWebhook(mgr, systemNamespace)).To(Succeed())
 	go func() {
 		defer GinkgoRecover()
 		Expect(mgr.Start(ctx)).To(Succeed())
