@@ -57,7 +57,7 @@ func newRoot(g *globals) *cobra.Command {
 	root.PersistentFlags().StringVar(&g.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	root.PersistentFlags().StringVarP(&g.namespace, "namespace", "n", "", "namespace (default: the kubeconfig context's)")
 	root.PersistentFlags().StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
-	root.AddCommand(submitCmd(g), getCmd(g), listCmd(g), watchCmd(g), cancelCmd(g), suspendCmd(g), resumeCmd(g), rerunCmd(g), queueCmd(g), customerCmd(g), logsCmd(g), bridgeCmd(g), uiCmd(g))
+	root.AddCommand(submitCmd(g), getCmd(g), listCmd(g), watchCmd(g), cancelCmd(g), suspendCmd(g), resumeCmd(g), rerunCmd(g), queueCmd(g), customerCmd(g), logsCmd(g), bridgeCmd(g), uiCmd(g), templatesCmd(g))
 	return root
 }
 

@@ -15,32 +15,31 @@ import (
 )
 
 func submitCmd(g *globals) *cobra.Command {
-	var file, name string
+	var file, name, template string
+	var params []string
 	var priority int32
 	cmd := &cobra.Command{
-		Use:   "submit -f FILE",
-		Short: "Submit an Agenda: a manifest, or the original POP's Agenda JSON",
+		Use:   "submit -f FILE | --template NAME [-p key=value ...]",
+		Short: "Submit an Agenda: a manifest, the original POP's Agenda JSON, or a template with arguments",
 		Long: `Submit reads an Agenda manifest (YAML or JSON), or the original POP's Agenda JSON
 ({"operations": [...], "params": {...}}), validates it locally — every problem is printed
-with its field path and nothing is sent — and creates it.`,
+with its field path and nothing is sent — and creates it.
+
+With --template NAME it creates an Agenda that names the AgendaTemplate (looked up in the
+namespace, then in the operator's) with the arguments given by -p key=value: a value that
+parses as JSON is that value (-p bitrates=[800,1600]), any other is a string (-p
+source=s3://in/a.mov). The API server's webhook checks them against the template.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			raw, err := os.ReadFile(file)
-			if err != nil {
-				return err
-			}
-			ag, err := ParseAgenda(raw, name)
+			ag, err := agendaToSubmit(file, template, params, name)
 			if err != nil {
 				return err
 			}
 			if cmd.Flags().Changed("priority") {
 				ag.Spec.Priority = priority
 			}
-			if _, errs := dag.Build(&ag.Spec); len(errs) > 0 {
-				for _, e := range errs {
-					fmt.Fprintln(g.err, e.Error())
-				}
-				return fmt.Errorf("%d problem(s) in %s: nothing was submitted", len(errs), file)
+			if err := checkLocally(g, ag, file); err != nil {
+				return err
 			}
 			c, ns, err := g.newClient(g)
 			if err != nil {
@@ -56,11 +55,43 @@ with its field path and nothing is sent — and creates it.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&file, "filename", "f", "", "the Agenda file (required)")
-	cmd.Flags().StringVar(&name, "name", "", "name for a POP Agenda JSON without one (default: generated)")
+	cmd.Flags().StringVarP(&file, "filename", "f", "", "the Agenda file")
+	cmd.Flags().StringVar(&template, "template", "", "the AgendaTemplate to instantiate instead of a file")
+	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "a template argument, key=value (repeatable)")
+	cmd.Flags().StringVar(&name, "name", "", "name for a POP Agenda JSON or templated Agenda without one (default: generated)")
 	cmd.Flags().Int32Var(&priority, "priority", 0, "spec.priority")
-	_ = cmd.MarkFlagRequired("filename")
+	cmd.MarkFlagsOneRequired("filename", "template")
+	cmd.MarkFlagsMutuallyExclusive("filename", "template")
+	cmd.MarkFlagsMutuallyExclusive("filename", "param")
 	return cmd
+}
+
+// agendaToSubmit reads the Agenda from its file, or builds it from a template and arguments.
+func agendaToSubmit(file, template string, params []string, name string) (*popv1.Agenda, error) {
+	if template != "" {
+		return TemplateAgenda(template, params, name)
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	return ParseAgenda(raw, name)
+}
+
+// checkLocally prints every problem of the Agenda's graph and refuses to submit it; an
+// Agenda naming a template has no graph yet (the webhook binds its arguments).
+func checkLocally(g *globals, ag *popv1.Agenda, file string) error {
+	if ag.Spec.Template != "" && len(ag.Spec.Operations) == 0 {
+		return nil
+	}
+	_, errs := dag.Build(&ag.Spec)
+	if len(errs) == 0 {
+		return nil
+	}
+	for _, e := range errs {
+		fmt.Fprintln(g.err, e.Error())
+	}
+	return fmt.Errorf("%d problem(s) in %s: nothing was submitted", len(errs), file)
 }
 
 // ParseAgenda accepts a Kubernetes manifest of kind Agenda or the original POP's JSON.
