@@ -11,7 +11,6 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/dag"
-	"github.com/pop-operator/pop/internal/popjson"
 )
 
 // Reasons a message is refused. Each is the value of the dead-letter message's
@@ -89,12 +88,16 @@ func Parse(body []byte, maxBytes int) (*Submission, *Rejection) {
 	if len(raw) == 0 {
 		raw, prefix = body, nil
 	}
-	var pop popjson.Agenda
+	var pop templatedAgenda
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	if err := dec.Decode(&pop); err != nil {
 		return nil, reject(RejectInvalidAgenda, "agenda: %v", err)
 	}
-	sub := &Submission{CustomerID: env.CustomerID, Key: env.AgendaID, Spec: pop.Spec(), Labels: env.Labels, Insight: env.Insight}
+	spec, r := pop.spec(prefix)
+	if r != nil {
+		return nil, r
+	}
+	sub := &Submission{CustomerID: env.CustomerID, Key: env.AgendaID, Spec: spec, Labels: env.Labels, Insight: env.Insight}
 	if sub.CustomerID == "" {
 		sub.CustomerID = pop.CustomerID
 	}
@@ -106,6 +109,9 @@ func Parse(body []byte, maxBytes int) (*Submission, *Rejection) {
 	}
 	if r := checkFields(sub); r != nil {
 		return nil, r
+	}
+	if sub.Spec.Template != "" {
+		return sub, nil // the webhook binds the arguments; the controller resolves the template
 	}
 	if _, errs := dag.Build(&sub.Spec); len(errs) > 0 {
 		return nil, reject(RejectInvalidAgenda, "%s", prefixed(errs, prefix))
@@ -121,8 +127,8 @@ func checkFields(sub *Submission) *Rejection {
 		return reject(RejectMissingField, "agendaId: required (it is the idempotency key)")
 	case len(sub.Key) > maxKeyLength:
 		return reject(RejectMissingField, "agendaId: longer than %d characters", maxKeyLength)
-	case len(sub.Spec.Operations) == 0:
-		return reject(RejectInvalidAgenda, "operations: at least one operation is required")
+	case len(sub.Spec.Operations) == 0 && sub.Spec.Template == "":
+		return reject(RejectInvalidAgenda, "operations: at least one operation is required (or a template)")
 	}
 	if errs := validation.IsValidLabelValue(sub.CustomerID); len(errs) > 0 {
 		return reject(RejectMissingField, "customerId: %s", strings.Join(errs, "; "))

@@ -108,11 +108,14 @@ func TestRecordOf(t *testing.T) {
 }
 
 // FuzzParse: any body either parses into a submission whose Agenda would be created with
-// a valid name, or is refused with a known reason; it never panics.
+// a valid name and holds operations or a template (never both, never neither), or is
+// refused with a known reason; it never panics.
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(popJSON))
 	f.Add([]byte(`{"customerId": "c", "agendaId": "k", "agenda": {"operations": [{"name": "a", "type": "echo", "payload": "@<a.out>"}]}}`))
 	f.Add([]byte(`[]`))
+	f.Add([]byte(`{"customerId": "c", "agendaId": "k", "template": "encode", "arguments": {"source": "s3://a"}}`))
+	f.Add([]byte(`{"customerId": "c", "agendaId": "k", "agenda": {"template": "t", "operations": [], "arguments": null}}`))
 	// Deep nesting in a payload: at the refs package's limit of 100 levels, over it, and
 	// 6,000 levels (12 KB, which cost 380 MiB to validate before the limit).
 	for _, depth := range []int{100, 101, 6000} {
@@ -130,9 +133,76 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
+		if (len(sub.Spec.Operations) > 0) == (sub.Spec.Template != "") {
+			t.Fatalf("want operations or a template, got %d operations and template %q", len(sub.Spec.Operations), sub.Spec.Template)
+		}
 		name := AgendaName(sub.CustomerID, sub.Key)
 		if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
 			t.Fatalf("name %q: %v", name, errs)
 		}
 	})
+}
+
+// TestParseTemplate: a message may name an AgendaTemplate with arguments instead of
+// carrying operations, in the original POP's JSON and in an envelope.
+func TestParseTemplate(t *testing.T) {
+	for name, body := range map[string]string{
+		"POP JSON": `{"customerId": "acme", "agendaId": "k", "template": "encode", "arguments": {"source": "s3://a", "n": 2}}`,
+		"envelope": `{"customerId": "acme", "agendaId": "k", "agenda": {"template": "encode", "arguments": {"source": "s3://a", "n": 2}}}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			sub, rej := Parse([]byte(body), 1<<20)
+			if rej != nil {
+				t.Fatal(rej)
+			}
+			if sub.Spec.Template != "encode" || string(sub.Spec.Arguments.Raw) != `{"source": "s3://a", "n": 2}` || sub.Spec.Operations != nil {
+				t.Errorf("got %+v", sub.Spec)
+			}
+			ag := NewAgenda(sub, "acme")
+			if ag.Spec.Template != "encode" || ag.Spec.Arguments == nil {
+				t.Errorf("the Agenda lost the template: %+v", ag.Spec)
+			}
+		})
+	}
+	sub, rej := Parse([]byte(`{"customerId": "acme", "agendaId": "k", "template": "ping"}`), 1<<20)
+	if rej != nil || sub.Spec.Template != "ping" || sub.Spec.Arguments != nil {
+		t.Errorf("a template without arguments: %+v %v", sub, rej)
+	}
+}
+
+func TestParseTemplateRejections(t *testing.T) {
+	ops := `"operations": [{"name": "a", "type": "echo"}]`
+	for name, tc := range map[string]struct{ body, detail string }{
+		"both, POP JSON": {`{"customerId": "c", "agendaId": "k", "template": "t", ` + ops + `}`,
+			"operations: give operations or template, not both"},
+		"both, envelope": {`{"customerId": "c", "agendaId": "k", "agenda": {"template": "t", ` + ops + `}}`,
+			"agenda.operations: give operations or agenda.template, not both"},
+		"both, empty operations": {`{"customerId": "c", "agendaId": "k", "template": "t", "operations": []}`,
+			"operations: give operations or template, not both"},
+		"neither, POP JSON":    {`{"customerId": "c", "agendaId": "k"}`, "operations: at least one operation is required (or a template)"},
+		"neither, envelope":    {`{"customerId": "c", "agendaId": "k", "agenda": {}}`, "at least one operation is required (or a template)"},
+		"arguments alone":      {`{"customerId": "c", "agendaId": "k", "arguments": {"a": 1}, ` + ops + `}`, "arguments: only with template"},
+		"arguments not object": {`{"customerId": "c", "agendaId": "k", "agenda": {"template": "t", "arguments": [1]}}`, "agenda.arguments: must be an object"},
+		"bad template name":    {`{"customerId": "c", "agendaId": "k", "template": "Not A Name"}`, "template: a lowercase RFC 1123 subdomain"},
+		"template not string":  {`{"customerId": "c", "agendaId": "k", "template": 1}`, "agenda:"},
+		"too many arguments":   {`{"customerId": "c", "agendaId": "k", "template": "t", "arguments": {` + manyArgs(65) + `}}`, "arguments: 65 arguments; at most 64"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			sub, rej := Parse([]byte(tc.body), 1<<20)
+			if rej == nil {
+				t.Fatalf("accepted: %+v", sub)
+			}
+			if rej.Reason != RejectInvalidAgenda || !strings.Contains(rej.Detail, tc.detail) {
+				t.Errorf("got %s: %s; want %s containing %q", rej.Reason, rej.Detail, RejectInvalidAgenda, tc.detail)
+			}
+		})
+	}
+}
+
+func manyArgs(n int) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = `"a` + strings.Repeat("x", i) + `": 1`
+	}
+	return strings.Join(parts, ", ")
 }
