@@ -48,13 +48,13 @@ const (
 
 // Agenda condition reasons.
 const (
-	ReasonValid                = "Valid"
-	ReasonInvalidSpec          = "InvalidSpec"
-	ReasonHandlerTypeMissing   = "HandlerTypeMissing"
+	ReasonValid              = "Valid"
+	ReasonInvalidSpec        = "InvalidSpec"
+	ReasonHandlerTypeMissing = "HandlerTypeMissing"
 	// ReasonTemplateMissing: the AgendaTemplate spec.template names exists in neither the
 	// Agenda's namespace nor the operator's. The Agenda waits for it (not Accepted) for the
 	// launch wait from its creation, then ends Failed with this reason.
-	ReasonTemplateMissing = "TemplateMissing"
+	ReasonTemplateMissing      = "TemplateMissing"
 	ReasonNoMatchingInsight    = "NoMatchingInsight"
 	ReasonWaitingForCapacity   = "WaitingForCapacity"
 	ReasonInsightPaused        = "InsightPaused"

@@ -20,7 +20,7 @@ func encodeTemplate() *popv1.AgendaTemplateSpec {
 			{Name: "source", Type: "string", Required: true},
 			{Name: "bitrate", Type: "integer", Default: js(`800`)},
 		},
-		Operations: []popv1.Operation{{Name: "encode", Type: "ffmpeg", Payload: js(`{"in":"@<agenda.params::/source>"}`)}},
+		Operations:              []popv1.Operation{{Name: "encode", Type: "ffmpeg", Payload: js(`{"in":"@<agenda.params::/source>"}`)}},
 		FailurePolicy:           popv1.ContinueIndependent,
 		Timeout:                 &metav1.Duration{Duration: time.Hour},
 		TTLSecondsAfterFinished: &ttl,
