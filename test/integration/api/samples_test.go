@@ -34,6 +34,7 @@ var _ = Describe("config/samples", func() {
 		Expect(kinds).To(HaveKeyWithValue("HandlerType", 2))
 		Expect(kinds).To(HaveKeyWithValue("Insight", 3))
 		Expect(kinds).To(HaveKeyWithValue("Agenda", 1))
+		Expect(kinds).To(HaveKeyWithValue("AgendaTemplate", 1))
 	})
 })
 
