@@ -211,6 +211,7 @@ const (
 )
 
 // AgendaSpec is a workflow: a DAG of operations and the parameters they share.
+// +kubebuilder:validation:XValidation:rule="has(self.operations) || has(self.template)",message="give operations or a template",fieldPath=".operations",reason="FieldValueRequired"
 type AgendaSpec struct {
 	// params are the Agenda's parameters, referenced as @<agenda.params::/key>; the
 	// params defaultInsight and dependsOn keep their original POP meaning.

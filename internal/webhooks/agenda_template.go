@@ -29,6 +29,8 @@ func (v *AgendaValidator) templateUse(ctx context.Context, old, ag *popv1.Agenda
 	switch {
 	case ag.Spec.Template == "" && ag.Spec.Arguments != nil:
 		return field.ErrorList{field.Forbidden(spec.Child("arguments"), "only with spec.template")}
+	case ag.Spec.Template == "" && len(ag.Spec.Operations) == 0:
+		return field.ErrorList{field.Required(spec.Child("operations"), "give operations or spec.template")}
 	case ag.Spec.Template == "":
 		return nil
 	case old != nil && old.Spec.Template != "" && !unresolved(old):

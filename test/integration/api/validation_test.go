@@ -74,7 +74,7 @@ var _ = Describe("Agenda validation", func() {
 		}, "spec.operations[0].name", "should match"),
 		Entry("no operations", func(a *popv1.Agenda) {
 			a.Spec.Operations = nil
-		}, "spec.operations: Required value"),
+		}, "spec.operations: Required value: give operations or a template"),
 		Entry("more than 1000 operations", func(a *popv1.Agenda) {
 			a.Spec.Operations = nil
 			for i := 0; i <= popv1.MaxOperations; i++ {
