@@ -25,20 +25,16 @@ func unresolved(ag *popv1.Agenda) bool {
 // template and arguments fixed once resolved; the arguments bound to the template's
 // parameters when the template exists (when it does not, the controller waits for it).
 func (v *AgendaValidator) templateUse(ctx context.Context, old, ag *popv1.Agenda) field.ErrorList {
-	spec := field.NewPath("spec")
+	if ag.Spec.Template == "" {
+		return withoutTemplate(ag)
+	}
 	switch {
-	case ag.Spec.Template == "" && ag.Spec.Arguments != nil:
-		return field.ErrorList{field.Forbidden(spec.Child("arguments"), "only with spec.template")}
-	case ag.Spec.Template == "" && len(ag.Spec.Operations) == 0:
-		return field.ErrorList{field.Required(spec.Child("operations"), "give operations or spec.template")}
-	case ag.Spec.Template == "":
-		return nil
 	case old != nil && old.Spec.Template != "" && !unresolved(old):
 		return resolvedFixed(old, ag)
 	case len(ag.Spec.Operations) > 0 && old != nil && unresolved(old) && ag.Annotations[popv1.TemplateAnnotation] != "":
 		return nil // the controller's resolution
 	case len(ag.Spec.Operations) > 0:
-		return field.ErrorList{field.Forbidden(spec.Child("operations"), "give operations or spec.template, not both")}
+		return field.ErrorList{field.Forbidden(field.NewPath("spec", "operations"), "give operations or spec.template, not both")}
 	}
 	tpl := v.findTemplate(ctx, ag.Namespace, ag.Spec.Template)
 	if tpl == nil {
@@ -46,6 +42,19 @@ func (v *AgendaValidator) templateUse(ctx context.Context, old, ag *popv1.Agenda
 	}
 	if _, err := templates.Resolve(&tpl.Spec, &ag.Spec); err != nil {
 		return field.ErrorList{fieldError(err)}
+	}
+	return nil
+}
+
+// withoutTemplate checks an Agenda that names no template: it needs operations, and may
+// not give arguments.
+func withoutTemplate(ag *popv1.Agenda) field.ErrorList {
+	spec := field.NewPath("spec")
+	switch {
+	case ag.Spec.Arguments != nil:
+		return field.ErrorList{field.Forbidden(spec.Child("arguments"), "only with spec.template")}
+	case len(ag.Spec.Operations) == 0:
+		return field.ErrorList{field.Required(spec.Child("operations"), "give operations or spec.template")}
 	}
 	return nil
 }
