@@ -91,6 +91,19 @@ var _ = Describe("AgendaTemplates", func() {
 		Expect(templateRef(done2).ResourceVersion).To(Equal(tpl.ResourceVersion))
 	})
 
+	It("is matched by the scheduler on its resolved operations and params", func() {
+		own := newNamespace("tplmatch")
+		byParam := localInsight("by-param", own)
+		byParam.Spec.OperationNames = []string{"encode"}
+		byParam.Spec.Params = []string{"source=s3://match"}
+		Expect(env.Client.Create(ctx, byParam.Obj())).To(Succeed())
+		Expect(env.Client.Create(ctx, encodeTemplate("encode", own, 1))).To(Succeed())
+		ag := templated("matched", own, "encode", map[string]any{"source": "s3://match"})
+		Expect(env.Client.Create(ctx, ag)).To(Succeed())
+		done := waitForPhase(ag, popv1.PhaseSucceeded)
+		Expect(done.Status.Insight).To(Equal(own + "/by-param"))
+	})
+
 	It("keeps a running Agenda's operations when its template changes", func() {
 		sim.SetScript(podsim.EchoAfter(2 * time.Second))
 		DeferCleanup(func() { sim.SetScript(podsim.Echo) })
