@@ -63,10 +63,10 @@ func (k *CenterKeeper) Start(ctx context.Context) error {
 
 // tick renews once, then fences or lifts the fence as the outcome says.
 func (k *CenterKeeper) tick(ctx context.Context, st *keeperState, every time.Duration) {
-	renewed, peers := k.renew(ctx, every)
+	renewedAt, renewed, peers := k.renew(ctx, every)
 	now := time.Now()
 	if renewed {
-		st.lastRenewed, st.peersAlive = now, peers
+		st.lastRenewed, st.peersAlive = renewedAt, peers
 		if st.fenced || st.checkFenced {
 			if err := k.unfence(ctx); err != nil {
 				k.Log.Error(err, "Lifting the fence failed; trying again at the next renewal")
@@ -94,22 +94,21 @@ func (k *CenterKeeper) tick(ctx context.Context, st *keeperState, every time.Dur
 }
 
 // renew writes the center lease and reads whether another center is alive, within one
-// period: a DynamoDB that hangs counts as one that refuses.
-func (k *CenterKeeper) renew(ctx context.Context, every time.Duration) (renewed, peersAlive bool) {
+// period: a DynamoDB that hangs counts as one that refuses. renewedAt is when the written
+// lease was computed (it holds until renewedAt + lease), so the fence counts from there.
+func (k *CenterKeeper) renew(ctx context.Context, every time.Duration) (renewedAt time.Time, renewed, peersAlive bool) {
 	ctx, cancel := context.WithTimeout(ctx, every)
 	defer cancel()
-	now := time.Now()
-	if err := k.Store.RenewCenter(ctx, k.Center, now.Add(k.Lease)); err != nil {
-		if ctx.Err() == nil {
-			k.Log.V(1).Info("Center lease not renewed", "error", err.Error())
-		}
-		return false, false
+	renewedAt = time.Now()
+	if err := k.Store.RenewCenter(ctx, k.Center, renewedAt.Add(k.Lease)); err != nil {
+		k.Log.V(1).Info("Center lease not renewed", "error", err.Error())
+		return renewedAt, false, false
 	}
-	peers, err := k.Store.livePeers(ctx, k.Center, now)
+	peers, err := k.Store.livePeers(ctx, k.Center, renewedAt)
 	if err != nil {
-		return true, true // unknown: fence as if there were
+		return renewedAt, true, true // unknown: fence as if there were
 	}
-	return true, peers > 0
+	return renewedAt, true, peers > 0
 }
 
 // fence suspends every unfinished bridged Agenda not already suspended, and marks it.

@@ -51,11 +51,11 @@ var _ = Describe("A claim whose lease lapsed", func() {
 func chainAgenda(customerID, agendaID string, n int) string {
 	ops := make([]string, n)
 	for k := range ops {
-		dep := ""
+		prev := "null"
 		if k > 0 {
-			dep = fmt.Sprintf(`, "dependsOn": ["step-%d"]`, k-1)
+			prev = fmt.Sprintf(`"@<step-%d.out>"`, k-1) // a reference: step k waits for step k-1
 		}
-		ops[k] = fmt.Sprintf(`{"name": "step-%d", "type": "echo", "payload": {"k": %d}%s}`, k, k, dep)
+		ops[k] = fmt.Sprintf(`{"name": "step-%d", "type": "echo", "payload": {"k": %d, "prev": %s}}`, k, k, prev)
 	}
 	return fmt.Sprintf(`{"agendaId": %q, "customerId": %q, "operations": [%s]}`, agendaID, customerID, strings.Join(ops, ","))
 }
@@ -99,10 +99,10 @@ func fencedSpec(east, west *center, westSim *podsim.Simulator, id, queue string)
 	west.cfg.ClaimLease, east.cfg.ClaimLease = lease, lease
 	DeferCleanup(func() { west.cfg.ClaimLease, east.cfg.ClaimLease = time.Minute, time.Minute })
 
-	By("west alone takes two 8-step Agendas; then east comes up")
+	By("west alone takes two 20-step Agendas; then east comes up")
 	west.start()
 	for _, name := range []string{"fenced-resent", "fenced-kept"} {
-		body := chainAgenda(id, name, 8)
+		body := chainAgenda(id, name, 20)
 		sendTo(queue, body, signedBy(body))
 	}
 	Eventually(func(g Gomega) {
@@ -143,7 +143,7 @@ func fencedSpec(east, west *center, westSim *podsim.Simulator, id, queue string)
 		g.Expect(err).NotTo(HaveOccurred())
 		return s
 	}, 3*lease, 200*time.Millisecond).Should(BeTrue())
-	body := chainAgenda(id, "fenced-resent", 8)
+	body := chainAgenda(id, "fenced-resent", 20)
 	sendTo(queue, body, signedBy(body))
 	Eventually(func(g Gomega) {
 		r := rec(g)
