@@ -135,8 +135,9 @@ func (e errNameTaken) Error() string {
 
 // permanentRefusal says whether the API server would refuse the same Pod again: invalid
 // (422: a deadline of 0, requests above limits), too large (413), malformed (400), or
-// forbidden by policy (403: a LimitRange, Pod Security, a missing PriorityClass or
-// ServiceAccount, a terminating namespace). An exceeded quota may free up, and any other
+// forbidden by policy (403: a LimitRange, Pod Security, a missing PriorityClass, a
+// terminating namespace). An exceeded quota may free up, a ServiceAccount may not exist yet
+// (a new namespace's default one is created moments after the namespace), and any other
 // error (a timeout, 429, 5xx) may pass: those are tried again for the launch wait.
 func permanentRefusal(err error) bool {
 	if errors.As(err, new(errNameTaken)) {
@@ -144,7 +145,8 @@ func permanentRefusal(err error) bool {
 	}
 	switch {
 	case apierrors.IsForbidden(err):
-		return !strings.Contains(err.Error(), "quota")
+		msg := err.Error()
+		return !strings.Contains(msg, "quota") && !strings.Contains(msg, "error looking up service account")
 	case apierrors.IsInvalid(err), apierrors.IsRequestEntityTooLargeError(err), apierrors.IsBadRequest(err):
 		return true
 	}

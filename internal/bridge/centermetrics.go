@@ -52,7 +52,7 @@ var (
 )
 
 // CenterMetrics lists the metrics per center, for registration and the dashboard's test.
-var CenterMetrics = []prometheus.Collector{CenterMessages, CenterTakeovers, CenterPending, CenterBound, CenterCapacity, CenterAdmitted}
+var CenterMetrics = []prometheus.Collector{CenterMessages, CenterTakeovers, CenterPending, CenterBound, CenterCapacity, CenterAdmitted, CenterFenced}
 
 func init() {
 	ctrlmetrics.Registry.MustRegister(CenterMetrics...)

@@ -42,8 +42,9 @@ type claimItem struct {
 
 // Claim makes center the one center that runs (customer, agendaID), with a conditional
 // write, before it creates the Agenda. A claim held by another center stands while its
-// lease lasts, and for good once its Agenda finished (its record then has no lease); a
-// lapsed one is taken over. ErrTombstoned: the key belongs to a deleted Agenda.
+// lease lasts or its center is alive (centerlease.go), and for good once its Agenda
+// finished (its record then has no lease); a lapsed one of a center no longer alive is
+// taken over. ErrTombstoned: the key belongs to a deleted Agenda.
 func (s *Store) Claim(ctx context.Context, customer, agendaID, center string, lease time.Duration, now time.Time) (Claim, error) {
 	c, err := s.claimOnce(ctx, customer, agendaID, center, lease, now)
 	if errors.Is(err, errClaimRaced) { // read the winner's claim: a drop, or this center's own
@@ -77,6 +78,15 @@ func (s *Store) claimOnce(ctx context.Context, customer, agendaID, center string
 		return Claim{Mine: true}, nil
 	case cur.Center != "" && (cur.LeaseExpiresAt == 0 || cur.LeaseExpiresAt >= now.Unix()):
 		return Claim{Holder: cur.Center}, nil
+	case cur.Center != "":
+		// The claim's lease lapsed; its center may still be alive with its mirror behind.
+		alive, err := s.holderAlive(ctx, cur.Center, now)
+		if err != nil {
+			return Claim{}, err
+		}
+		if alive {
+			return Claim{Holder: cur.Center}, nil
+		}
 	}
 	if err := s.takeClaim(ctx, customer, agendaID, center, cur, now.Add(lease)); err != nil {
 		return Claim{}, err

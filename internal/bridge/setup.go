@@ -30,6 +30,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, c Config, concurrency int) err
 		if err := m.SetupWithManager(mgr, concurrency); err != nil {
 			return fmt.Errorf("setting up the DynamoDB mirror: %w", err)
 		}
+		keeper := &CenterKeeper{Client: mgr.GetClient(), Store: store, Center: c.Center, Lease: c.ClaimLease, Log: log.WithName("center-lease")}
+		if err := mgr.Add(keeper); err != nil {
+			return fmt.Errorf("adding the center lease keeper: %w", err)
+		}
 	}
 	if c.intakeEnabled() {
 		in := &Intake{Config: c, Clients: clients, Store: store, Client: mgr.GetClient(),

@@ -12,6 +12,12 @@ func FuzzCompileEval(f *testing.F) {
 		`ops.scan.phase == "Succeeded"`, `ops["a"].output.x > 1 || item == null`,
 		`ops.scan.output.list.exists(x, x > 2)`, `has(ops.a.output.b) && params.c in ["x", "y"]`,
 		`index % 2 == 0`, `size(string(ops.a.output)) < 10`, `[1,2,3].map(x, x * 2).size() == 3`,
+		// deep nesting within MaxLength (issue 11 item 7): refused by the parser's recursion
+		// limit, never a crash
+		strings.Repeat("(", 500) + "true" + strings.Repeat(")", 500),
+		strings.Repeat("[", 490) + strings.Repeat("]", 490) + ".size() == 1",
+		strings.Repeat("!", 1000) + "true",
+		"ops.a" + strings.Repeat(".output", 140) + " == 1",
 	} {
 		f.Add(s)
 	}

@@ -310,17 +310,20 @@ func (r *killRun) countIn(g Gomega, c *center, prefix string) int {
 }
 
 // clientStep is what a client does while west is gone: it reads the table, resends each
-// message whose record is stranded (not final, lease passed) once, and notes when east
+// message whose record is stranded (not final, lease passed, its center's lease passed:
+// bridge.IsStranded) once, and notes when east
 // took it over.
 func (r *killRun) clientStep(g Gomega, shared string) map[string]bridge.Record {
 	records := customerRecords(g, r.id)
 	now := time.Now()
+	live, err := store.LiveCenters(ctx, now)
+	g.Expect(err).NotTo(HaveOccurred())
 	for _, m := range r.msgs {
 		rec, ok := records[m.key]
 		if !ok || m.queue != shared {
 			continue
 		}
-		if _, sent := r.resent[m.key]; !sent && !final(rec) && rec.LeaseExpiresAt != 0 && rec.LeaseExpiresAt < now.Unix() {
+		if _, sent := r.resent[m.key]; !sent && bridge.IsStranded(&rec, now, live) {
 			sendTo(shared, m.body, signedBy(m.body))
 			r.resent[m.key] = rec.Center
 		}

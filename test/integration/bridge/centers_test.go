@@ -200,8 +200,11 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 			eastVersion = r.Version
 		}, framework.Timeout, framework.Interval).Should(Succeed())
 		east.kill()
-		Eventually(func(g Gomega) bool { return recordOf(g, id, "stranded").LeaseExpiresAt < time.Now().Unix() }, 10*time.Second, 200*time.Millisecond).
-			Should(BeTrue(), "east's lease lapses")
+		Eventually(func(g Gomega) bool {
+			stranded, err := store.Stranded(ctx, recordOf(g, id, "stranded"), time.Now())
+			g.Expect(err).NotTo(HaveOccurred())
+			return stranded
+		}, 10*time.Second, 200*time.Millisecond).Should(BeTrue(), "east's claim and center leases lapse")
 
 		By("the client resends it; west takes the claim over and runs it")
 		west.start()
@@ -227,6 +230,10 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 		}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
 		east.kill()
 		west.kill()
+	})
+
+	It("holds the Agendas of a center cut off from DynamoDB, and cancels those another center took over meanwhile", func() {
+		fencedSpec(east, west, westSim, id, queue)
 	})
 
 	It("gives a center with free capacity more of the shared queue than a full one (capacity-aware pulling)", func() {
