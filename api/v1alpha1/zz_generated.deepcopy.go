@@ -101,6 +101,11 @@ func (in *AgendaSpec) DeepCopyInto(out *AgendaSpec) {
 			(*in)[i].DeepCopyInto(&(*out)[i])
 		}
 	}
+	if in.Parallelism != nil {
+		in, out := &in.Parallelism, &out.Parallelism
+		*out = new(int32)
+		**out = **in
+	}
 	if in.Rerun != nil {
 		in, out := &in.Rerun, &out.Rerun
 		*out = new(RerunSpec)
@@ -544,6 +549,11 @@ func (in *Operation) DeepCopyInto(out *Operation) {
 		in, out := &in.After, &out.After
 		*out = make([]Requirement, len(*in))
 		copy(*out, *in)
+	}
+	if in.ForEach != nil {
+		in, out := &in.ForEach, &out.ForEach
+		*out = new(v1.JSON)
+		(*in).DeepCopyInto(*out)
 	}
 	if in.Retries != nil {
 		in, out := &in.Retries, &out.Retries
