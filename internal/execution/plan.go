@@ -37,6 +37,8 @@ type Observed struct {
 
 // Launch is an attempt to start: the operation and its resolved payload.
 type Launch struct {
+	// Index is the operation's place in Plan.Status.Operations: a spec operation's index,
+	// or, past them, a generated one's (OperationOf says what it runs).
 	Index   int
 	Attempt int32
 	Payload []byte
