@@ -343,3 +343,34 @@ func TestFanOutAdoptsAnItemPod(t *testing.T) {
 		t.Errorf("encode[1] = %+v, want attempt 2 adopted", s)
 	}
 }
+
+func TestFanOutRerunFromFailure(t *testing.T) {
+	w := builders.MakeAgenda("ag", "ns").Op("encode", "h", "@<item>").ForEach([]any{"a", "b", "c"}).Op("join", "h", "@<encode.out>")
+	r := newFanRun(t, w)
+	r.step()
+	r.done("encode[0]", true, `"A"`)
+	r.done("encode[1]", false, "")
+	r.done("encode[2]", true, `"C"`)
+	r.step()
+	if r.ag.Status.Phase != popv1.PhaseFailed {
+		t.Fatalf("phase %s, want Failed", r.ag.Status.Phase)
+	}
+	r.ag.Spec.Rerun = &popv1.RerunSpec{ID: "1", Mode: popv1.RerunFromFailure}
+	r.step() // back to the queue
+	if s := r.status("encode[0]"); s.State != popv1.OperationSucceeded {
+		t.Errorf("encode[0] = %s, want its success kept", s.State)
+	}
+	if s := r.status("encode[1]"); s.State != popv1.OperationWaiting || s.Attempts != 1 {
+		t.Errorf("encode[1] = %s after %d attempts, want Waiting, attempts kept", s.State, s.Attempts)
+	}
+	r.ag = admitted(&builders.AgendaWrapper{Agenda: *r.ag}).Obj()
+	plan := r.step()
+	if len(plan.Launch) != 1 || r.status("encode[1]").Attempts != 2 {
+		t.Fatalf("launched %d, encode[1] attempts %d: want only encode[1] again, as attempt 2", len(plan.Launch), r.status("encode[1]").Attempts)
+	}
+	r.done("encode[1]", true, `"B"`)
+	r.step()
+	if r.payloads["join"] != `["A","B","C"]` {
+		t.Errorf("join's payload %s", r.payloads["join"])
+	}
+}
