@@ -154,8 +154,17 @@ func permanentRefusal(err error) bool {
 
 // priorityClassOf returns the priorityClassName of the Insight that admitted the Agenda.
 func (r *AgendaReconciler) priorityClassOf(ctx context.Context, ag *popv1.Agenda) (string, error) {
+	ins, err := r.insightOf(ctx, ag)
+	if ins == nil {
+		return "", err
+	}
+	return ins.Spec.PriorityClassName, nil
+}
+
+// insightOf reads the Insight that admitted the Agenda; nil when it has none or it is gone.
+func (r *AgendaReconciler) insightOf(ctx context.Context, ag *popv1.Agenda) (*popv1.Insight, error) {
 	if ag.Status.Insight == "" {
-		return "", nil
+		return nil, nil
 	}
 	key := types.NamespacedName{Namespace: ag.Namespace, Name: ag.Status.Insight}
 	if ns, name, ok := strings.Cut(ag.Status.Insight, "/"); ok {
@@ -163,9 +172,9 @@ func (r *AgendaReconciler) priorityClassOf(ctx context.Context, ag *popv1.Agenda
 	}
 	var ins popv1.Insight
 	if err := r.Client.Get(ctx, key, &ins); err != nil {
-		return "", client.IgnoreNotFound(err)
+		return nil, client.IgnoreNotFound(err)
 	}
-	return ins.Spec.PriorityClassName, nil
+	return &ins, nil
 }
 
 // cleanupPods deletes finished Pods by the Agenda's policy: those labelled with its UID in

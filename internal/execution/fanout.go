@@ -315,9 +315,13 @@ func (p *planner) livePods() int {
 	return n
 }
 
-// atParallelism reports whether spec.parallelism allows no further Pod now.
+// atParallelism reports whether spec.parallelism, else the Insight's defaultParallelism,
+// allows no further Pod now.
 func (p *planner) atParallelism() bool {
 	lim := p.obs.Agenda.Spec.Parallelism
+	if lim == nil {
+		lim = p.obs.DefaultParallelism
+	}
 	return lim != nil && p.livePods() >= int(*lim)
 }
 

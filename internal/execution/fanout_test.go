@@ -26,6 +26,8 @@ type fanRun struct {
 	payloads map[string]string // by operation name, the last launch's
 	now      time.Time
 	maxLive  int
+	// insightDefault is the admitting Insight's defaultParallelism.
+	insightDefault *int32
 }
 
 func newFanRun(t *testing.T, w *builders.AgendaWrapper) *fanRun {
@@ -42,7 +44,7 @@ func newFanRun(t *testing.T, w *builders.AgendaWrapper) *fanRun {
 func (r *fanRun) step() Plan {
 	r.t.Helper()
 	obs := Observed{Agenda: r.ag, Graph: r.graph, Handlers: map[string]*popv1.HandlerTypeSpec{"h": {Outputs: &popv1.OutputSpec{MaxBytes: 4096}}},
-		Pods: r.pods, Customer: "acme", Now: r.now}
+		Pods: r.pods, Customer: "acme", Now: r.now, DefaultParallelism: r.insightDefault}
 	plan := Decide(obs)
 	for _, name := range plan.Delete {
 		delete(r.pods, name)
@@ -203,26 +205,41 @@ func TestFanOutRules(t *testing.T) {
 }
 
 func TestFanOutParallelism(t *testing.T) {
-	items := make([]any, 20)
-	for i := range items {
-		items[i] = i
-	}
-	r := newFanRun(t, builders.MakeAgenda("ag", "ns").Parallelism(3).Op("solo", "h").
-		Op("encode", "h", "@<item>").ForEach(items))
-	for steps := 0; r.ag.Status.Phase != popv1.PhaseSucceeded; steps++ {
-		if steps > 100 {
-			t.Fatalf("not done after 100 passes: %s", r.status("encode").Message)
-		}
-		r.step()
-		for _, o := range r.ag.Status.Operations { // end one running Pod per pass
-			if o.State == popv1.OperationExecuting && o.Pod != "" {
-				r.done(o.Name, true, fmt.Sprintf("%q", o.Name))
-				break
+	three, five := int32(3), int32(5)
+	for name, tc := range map[string]struct {
+		spec, insight *int32
+		want          int
+	}{
+		"spec.parallelism 3":                                {spec: &three, want: 3},
+		"the Insight's defaultParallelism 3":                {insight: &three, want: 3},
+		"spec.parallelism 5 wins over the Insight's 3":      {spec: &five, insight: &three, want: 5},
+		"neither: all 20 items and the other operation run": {want: 21},
+	} {
+		t.Run(name, func(t *testing.T) {
+			items := make([]any, 20)
+			for i := range items {
+				items[i] = i
 			}
-		}
-	}
-	if r.maxLive != 3 {
-		t.Errorf("at most %d Pods ran at once, want parallelism 3 reached and never passed", r.maxLive)
+			w := builders.MakeAgenda("ag", "ns").Op("solo", "h").Op("encode", "h", "@<item>").ForEach(items)
+			w.Spec.Parallelism = tc.spec
+			r := newFanRun(t, w)
+			r.insightDefault = tc.insight
+			for steps := 0; r.ag.Status.Phase != popv1.PhaseSucceeded; steps++ {
+				if steps > 100 {
+					t.Fatalf("not done after 100 passes: %s", r.status("encode").Message)
+				}
+				r.step()
+				for _, o := range r.ag.Status.Operations { // end one running Pod per pass
+					if o.State == popv1.OperationExecuting && o.Pod != "" {
+						r.done(o.Name, true, fmt.Sprintf("%q", o.Name))
+						break
+					}
+				}
+			}
+			if r.maxLive != tc.want {
+				t.Errorf("at most %d Pods ran at once, want %d reached and never passed", r.maxLive, tc.want)
+			}
+		})
 	}
 }
 

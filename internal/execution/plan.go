@@ -30,6 +30,9 @@ type Observed struct {
 	Pods     map[string]*corev1.Pod
 	Customer string
 	Now      time.Time
+	// DefaultParallelism is the admitting Insight's spec.defaultParallelism: the bound on
+	// live Pods of an Agenda without spec.parallelism; nil for none.
+	DefaultParallelism *int32
 	// LaunchWait bounds how long a ready operation may be kept from starting (see
 	// blockedSince); DefaultLaunchWait when zero.
 	LaunchWait time.Duration
