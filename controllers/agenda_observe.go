@@ -38,9 +38,25 @@ func (r *AgendaReconciler) observe(ctx context.Context, ag *popv1.Agenda) (execu
 		}
 	}
 	if popv1.IsRunning(ag) {
-		obs.Customer, err = r.customerOf(ctx, ag.Namespace)
+		if obs.Customer, err = r.customerOf(ctx, ag.Namespace); err != nil {
+			return obs, err
+		}
+		obs.DefaultParallelism, err = r.defaultParallelism(ctx, ag)
 	}
 	return obs, err
+}
+
+// defaultParallelism is the admitting Insight's spec.defaultParallelism, which bounds an
+// Agenda without spec.parallelism; only read when the Agenda sets none.
+func (r *AgendaReconciler) defaultParallelism(ctx context.Context, ag *popv1.Agenda) (*int32, error) {
+	if ag.Spec.Parallelism != nil {
+		return nil, nil
+	}
+	ins, err := r.insightOf(ctx, ag)
+	if ins == nil {
+		return nil, err
+	}
+	return ins.Spec.DefaultParallelism, nil
 }
 
 // findHandlers looks each operation type up in the Agenda's namespace, then in the

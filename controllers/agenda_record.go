@@ -9,6 +9,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/fanout"
 	"github.com/pop-operator/pop/internal/metrics"
 )
 
@@ -29,7 +30,11 @@ func (r *AgendaReconciler) recordTransitions(ctx context.Context, ag *popv1.Agen
 		prev[o.Name] = o
 	}
 	for _, o := range next.Operations {
-		r.recordOperation(ag, log.WithValues("operation", o.Name), typeOf[o.Name], prev[o.Name], o)
+		typ, ok := typeOf[o.Name]
+		if group, _, generated := fanout.Split(o.Name); !ok && generated {
+			typ = typeOf[group] // encode[3] runs encode's type
+		}
+		r.recordOperation(ag, log.WithValues("operation", o.Name), typ, prev[o.Name], o)
 	}
 	if next.ObservedRerunID != ag.Status.ObservedRerunID && ag.Spec.Rerun != nil {
 		log.Info("Rerunning Agenda", "rerun", next.ObservedRerunID)

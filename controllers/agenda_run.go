@@ -30,7 +30,7 @@ func (r *AgendaReconciler) carryOut(ctx context.Context, obs execution.Observed,
 	if len(plan.Launch) == 0 {
 		return plan, nil
 	}
-	return execution.Refuse(obs, plan, r.launch(ctx, obs, plan.Launch)), nil
+	return execution.Refuse(obs, plan, r.launch(ctx, obs, plan.Status.Operations, plan.Launch)), nil
 }
 
 // afterWrite cleans up a finished Agenda's Pods and says when to look again. The cleanup
@@ -80,7 +80,8 @@ func (r *AgendaReconciler) deletePods(ctx context.Context, namespace string, nam
 // launch creates the Pods of the attempts the plan starts and returns those the API server
 // refused (execution.Refuse says what becomes of them). A Pod that already exists is the same
 // attempt (names are deterministic), created by an earlier pass.
-func (r *AgendaReconciler) launch(ctx context.Context, obs execution.Observed, launches []execution.Launch) []execution.Refusal {
+func (r *AgendaReconciler) launch(ctx context.Context, obs execution.Observed, ops []popv1.OperationStatus,
+	launches []execution.Launch) []execution.Refusal {
 	ag := obs.Agenda
 	priorityClass, err := r.priorityClassOf(ctx, ag)
 	var refusals []execution.Refusal
@@ -89,7 +90,7 @@ func (r *AgendaReconciler) launch(ctx context.Context, obs execution.Observed, l
 			refusals = append(refusals, execution.Refusal{Index: l.Index, Message: "reading the Insight: " + err.Error()})
 			continue
 		}
-		op := &ag.Spec.Operations[l.Index]
+		op := execution.OperationOf(ag, ops, l.Index)
 		pod := podspec.Build(podspec.Input{
 			Agenda: ag, Operation: op, Handler: obs.Handlers[op.Type], Attempt: l.Attempt,
 			Payload: l.Payload, Customer: obs.Customer, PriorityClassName: priorityClass, LastProgress: l.LastProgress,
@@ -155,8 +156,17 @@ func permanentRefusal(err error) bool {
 
 // priorityClassOf returns the priorityClassName of the Insight that admitted the Agenda.
 func (r *AgendaReconciler) priorityClassOf(ctx context.Context, ag *popv1.Agenda) (string, error) {
+	ins, err := r.insightOf(ctx, ag)
+	if ins == nil {
+		return "", err
+	}
+	return ins.Spec.PriorityClassName, nil
+}
+
+// insightOf reads the Insight that admitted the Agenda; nil when it has none or it is gone.
+func (r *AgendaReconciler) insightOf(ctx context.Context, ag *popv1.Agenda) (*popv1.Insight, error) {
 	if ag.Status.Insight == "" {
-		return "", nil
+		return nil, nil
 	}
 	key := types.NamespacedName{Namespace: ag.Namespace, Name: ag.Status.Insight}
 	if ns, name, ok := strings.Cut(ag.Status.Insight, "/"); ok {
@@ -164,9 +174,9 @@ func (r *AgendaReconciler) priorityClassOf(ctx context.Context, ag *popv1.Agenda
 	}
 	var ins popv1.Insight
 	if err := r.Client.Get(ctx, key, &ins); err != nil {
-		return "", client.IgnoreNotFound(err)
+		return nil, client.IgnoreNotFound(err)
 	}
-	return ins.Spec.PriorityClassName, nil
+	return &ins, nil
 }
 
 // cleanupPods deletes finished Pods by the Agenda's policy: those labelled with its UID in

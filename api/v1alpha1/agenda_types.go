@@ -12,6 +12,12 @@ import (
 // status layout that removes this limit is issue 14's.
 const MaxOperations = 1000
 
+// MaxGeneratedOperations bounds the operations an Agenda's fan-outs (forEach) generate,
+// all groups together: each has its own status entry and Pods. status.operations holds the
+// spec's operations and the generated ones, so it is bounded by MaxOperations +
+// MaxGeneratedOperations (docs/workflow-language.md, Fan-out).
+const MaxGeneratedOperations = 1000
+
 // Operation is one step of an Agenda, run in its own Pod.
 type Operation struct {
 	// name identifies the operation within the Agenda; other operations reference its
@@ -73,6 +79,16 @@ type Operation struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	When string `json:"when,omitempty"`
+
+	// forEach fans the operation out over a JSON array (issue 16): a literal array (at most
+	// 1,000 items) or a whole reference such as "@<scan.out::/segments>" or
+	// "@<agenda.params::/files>", resolved when the operation is ready (the operation it
+	// reads must succeed first). One operation is generated per item, named name[0],
+	// name[1], …; each reads @<item>, @<item::/ptr> and @<pop.index> in its payload and has
+	// its own state, retries and Pods. Dependents read @<name.out> as the array of the
+	// items' outputs in order (docs/workflow-language.md, Fan-out).
+	// +optional
+	ForEach *apiextensionsv1.JSON `json:"forEach,omitempty"`
 
 	// retries overrides the HandlerType's retry limit for this operation.
 	// +kubebuilder:validation:Minimum=0
@@ -274,6 +290,14 @@ type AgendaSpec struct {
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 
+	// parallelism bounds how many of the Agenda's operations, generated ones included, have
+	// a live Pod at once; ready operations start in order until the limit. Unset: no bound
+	// beyond the Insight's.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=2000
+	// +optional
+	Parallelism *int32 `json:"parallelism,omitempty"`
+
 	// rerun requests a rerun of a finished Agenda.
 	// +optional
 	Rerun *RerunSpec `json:"rerun,omitempty"`
@@ -464,10 +488,13 @@ type AgendaStatus struct {
 	// +optional
 	ObservedRerunID string `json:"observedRerunID,omitempty"`
 
-	// operations is the state of each operation.
+	// operations is the state of each operation: the spec's, in spec order, then the
+	// operations fan-outs generated (encode[0], encode[1], …), group by group in item order.
+	// A fan-out's own entry (encode) is Executing while its items run and ends Succeeded
+	// when all of them succeeded or were skipped, Failed otherwise.
 	// +listType=map
 	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:MaxItems=2000
 	// +optional
 	Operations []OperationStatus `json:"operations,omitempty"`
 }

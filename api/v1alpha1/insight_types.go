@@ -133,6 +133,14 @@ type InsightSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	PriorityClassName string `json:"priorityClassName,omitempty"`
+
+	// defaultParallelism bounds how many operations of an Agenda this Insight admitted, its
+	// fan-outs' generated ones included, have a live Pod at once, when the Agenda sets no
+	// spec.parallelism of its own (issue 14 item 3). Unset: no bound.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=2000
+	// +optional
+	DefaultParallelism *int32 `json:"defaultParallelism,omitempty"`
 }
 
 // CapacityOrDefault is spec.capacity, or its default 1 when unset (the API server defaults

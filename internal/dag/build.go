@@ -8,6 +8,7 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/depends"
+	"github.com/pop-operator/pop/internal/fanout"
 	"github.com/pop-operator/pop/internal/refs"
 	"github.com/pop-operator/pop/internal/when"
 )
@@ -28,10 +29,21 @@ func Build(spec *popv1.AgendaSpec) (*Graph, field.ErrorList) {
 	// only through optional references.
 	depSets := make([]map[int]bool, len(names))
 	conditions := make([]*when.Condition, len(names))
+	forEach := make([]*fanout.ForEach, len(names))
+	literalItems := 0
 	for i := range spec.Operations {
 		var opErrs field.ErrorList
 		depSets[i], conditions[i], opErrs = operationDeps(&spec.Operations[i], i, index)
 		errs = append(errs, opErrs...)
+		var feErrs field.ErrorList
+		forEach[i], feErrs = forEachDeps(&spec.Operations[i], i, index, depSets[i])
+		errs = append(errs, feErrs...)
+		if forEach[i] != nil {
+			literalItems += len(forEach[i].Literal)
+			if literalItems > popv1.MaxGeneratedOperations && len(forEach[i].Literal) > 0 {
+				errs = append(errs, field.TooMany(operationsPath.Index(i).Child("forEach"), literalItems, popv1.MaxGeneratedOperations))
+			}
+		}
 	}
 	errs = append(errs, finallyDeps(spec.Operations, depSets)...)
 	errs = append(errs, validateRerun(spec.Rerun, index)...)
@@ -40,6 +52,7 @@ func Build(spec *popv1.AgendaSpec) (*Graph, field.ErrorList) {
 	}
 	g := newGraph(names, depSets)
 	g.conditions = conditions
+	g.forEach = forEach
 	g.after = make([][]depends.Requirement, len(names))
 	g.finally = make([]bool, len(names))
 	for i := range spec.Operations {
@@ -177,9 +190,15 @@ func payloadDeps(op *popv1.Operation, path *field.Path, addDep depAdder) field.E
 			addDep(p, name, fmt.Sprintf("%s: an operation cannot reference its own output", f.Ref.Text), !f.Ref.Optional)
 			continue
 		}
+		if why, ok := contextSource(op, f.Ref.Source); ok {
+			if why != "" {
+				errs = append(errs, field.Invalid(p, f.Ref.Text, why))
+			}
+			continue
+		}
 		if f.Ref.Source != refs.AgendaParams && !f.Ref.IsToken() {
 			errs = append(errs, field.Invalid(p, f.Ref.Text, fmt.Sprintf(
-				"unknown source %q: want <operation>.out, agenda.params, or one of pop.agendaId, pop.operationName, pop.namespace, pop.customerId, pop.attempt",
+				"unknown source %q: want <operation>.out, agenda.params, or one of pop.agendaId, pop.operationName, pop.namespace, pop.customerId, pop.attempt (item, pop.index in a forEach operation; pop.phase, pop.failed in a finally one)",
 				f.Ref.Source)))
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"sort"
 
 	"github.com/pop-operator/pop/internal/depends"
+	"github.com/pop-operator/pop/internal/fanout"
 	"github.com/pop-operator/pop/internal/when"
 )
 
@@ -28,6 +29,8 @@ type Graph struct {
 	// after[i] is operation i's after requirements; finally[i] whether it is finally.
 	after   [][]depends.Requirement
 	finally []bool
+	// forEach[i] is operation i's parsed forEach, nil without one.
+	forEach []*fanout.ForEach
 }
 
 // After is operation i's after requirements (outcomes its dependencies must reach).

@@ -91,6 +91,49 @@ func TestBuildErrors(t *testing.T) {
 			agenda: withFinally(builders.MakeAgenda("a", "ns").Op("a", "t").Op("fin", "t").Op("b", "t", "@<fin.out>"), 1),
 			want:   []string{`spec.operations[2]: Invalid value: "b": depends on finally operation "fin": only a finally operation may`},
 		},
+		"forEach neither an array nor a whole reference": {
+			agenda: builders.MakeAgenda("a", "ns").Op("scan", "t").Op("b", "t").Op("encode", "t").ForEach("segments @<scan.out>"),
+			want:   []string{`spec.operations[2].forEach: Invalid value: "segments @<scan.out>": must be a JSON array or a whole reference`},
+		},
+		"forEach an object": {
+			agenda: builders.MakeAgenda("a", "ns").Op("encode", "t").ForEach(map[string]any{"a": 1}),
+			want:   []string{`spec.operations[0].forEach: Invalid value: "{\"a\":1}": must be a JSON array or a whole reference such as @<scan.out::/segments>, got an object`},
+		},
+		"forEach reading an unknown operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("encode", "t").ForEach("@<ghost.out::/x>"),
+			want:   []string{`spec.operations[0].forEach: Invalid value: "@<ghost.out::/x>": unknown operation "ghost"`},
+		},
+		"forEach reading its own output": {
+			agenda: builders.MakeAgenda("a", "ns").Op("encode", "t").ForEach("@<encode.out>"),
+			want:   []string{`spec.operations[0].forEach: Invalid value: "@<encode.out>": a forEach cannot read its own operation's output`},
+		},
+		"forEach reading a token": {
+			agenda: builders.MakeAgenda("a", "ns").Op("encode", "t").ForEach("@<pop.agendaId>"),
+			want:   []string{`spec.operations[0].forEach: Invalid value: "@<pop.agendaId>": @<pop.agendaId>: a forEach reads an operation's output`},
+		},
+		"forEach of more than 1000 literal items": {
+			agenda: builders.MakeAgenda("a", "ns").Op("encode", "t").ForEach(make([]any, 1001)),
+			want:   []string{`spec.operations[0].forEach: Invalid value: "[null,null,null,null,null,null,null,null,null,null,null,null,nul...": forEach has 1001 items; at most 1000`},
+		},
+		"literal forEach items over the Agenda's bound together": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").ForEach(make([]any, 600)).Op("b", "t").ForEach(make([]any, 600)),
+			want:   []string{`spec.operations[1].forEach: Too many: 1200: must have at most 1000 items`},
+		},
+		"@<item> outside a forEach operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", map[string]any{"seg": "@<item::/uri>"}),
+			want:   []string{`spec.operations[0].payload.seg: Invalid value: "@<item::/uri>": @<item> exists only in the payload of an operation with forEach`},
+		},
+		"@<pop.index> outside a forEach operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", "part @<pop.index>"),
+			want:   []string{`spec.operations[0].payload: Invalid value: "@<pop.index>": @<pop.index> exists only in the payload of an operation with forEach`},
+		},
+		"@<pop.phase> outside a finally operation": {
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").Op("b", "t", map[string]any{"p": "@<pop.phase>", "f": "@<pop.failed>"}),
+			want: []string{
+				`spec.operations[1].payload.f: Invalid value: "@<pop.failed>": @<pop.failed> exists only in the payload of a finally operation`,
+				`spec.operations[1].payload.p: Invalid value: "@<pop.phase>": @<pop.phase> exists only in the payload of a finally operation`,
+			},
+		},
 		"every error is reported": {
 			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", "@<x.out>").DependsOn("y").Op("b", "t", "@<pop.bad>"),
 			want: []string{

@@ -34,6 +34,13 @@ func specFromBytes(data []byte, text string) *popv1.AgendaSpec {
 			op.DependsOn = append(op.DependsOn, target)
 		}
 	}
+	// The last byte's 0x40 bit makes the free text operation 0's forEach (a reference, or
+	// not), its 0x20 bit an array literal of as many items as the byte says.
+	if last := len(data) - 1; last > 0 && data[last]&0x40 != 0 {
+		w.Spec.Operations[0].ForEach = builders.JSON(text)
+	} else if last > 0 && data[last]&0x20 != 0 {
+		w.Spec.Operations[0].ForEach = builders.JSON(make([]any, int(data[last])))
+	}
 	return &w.Obj().Spec
 }
 
@@ -46,6 +53,12 @@ func FuzzBuild(f *testing.F) {
 	for _, depth := range []int{100, 101, 6000} {
 		f.Add([]byte{2, 0x81, 0}, "@<op0.out::/x?"+strings.Repeat("[", depth)+strings.Repeat("]", depth)+">")
 	}
+	// forEach: a reference to another operation, to itself, to params, a token, @<item> in
+	// the payload of the operation with forEach and of one without.
+	for _, text := range []string{"@<op1.out::/segments>", "@<op0.out>", "@<agenda.params::/x>", "@<pop.index>", "@<item::/a>", "x @<op1.out>"} {
+		f.Add([]byte{3, 1, 2, 0x40}, text)
+	}
+	f.Add([]byte{3, 1, 2, 0x3f}, "@<item>")
 	f.Fuzz(func(t *testing.T, data []byte, text string) {
 		spec := specFromBytes(data, text)
 		g, errs := Build(spec)

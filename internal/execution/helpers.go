@@ -6,6 +6,7 @@ import (
 	"time"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/dag"
 	"github.com/pop-operator/pop/internal/refs"
 )
 
@@ -95,6 +96,15 @@ func (src *sources) lookup(op *popv1.Operation, attempt int32, source string) (a
 		return src.obs.Customer, true
 	case refs.TokenAttempt:
 		return json.Number(strconv.Itoa(int(attempt))), true
+	case dag.SourcePhase, dag.SourceFailed:
+		if !op.Finally { // dag.Build refuses these elsewhere
+			return nil, false
+		}
+		phase, failed := mainOutcome(ag, src.ops)
+		if source == dag.SourcePhase {
+			return phase, true
+		}
+		return failed, true
 	}
 	d, seen := src.decoded[source]
 	if !seen {
@@ -127,7 +137,13 @@ func (src *sources) raw(source string) ([]byte, bool) {
 		return nil, false
 	}
 	j, ok := src.obs.Graph.Index(name)
-	if !ok || src.ops[j].State != popv1.OperationSucceeded || src.ops[j].Output == "" {
+	if !ok || src.ops[j].State != popv1.OperationSucceeded {
+		return nil, false
+	}
+	if src.obs.Graph.ForEach(j) != nil {
+		return joined(src.obs.Agenda, name, src.ops), true
+	}
+	if src.ops[j].Output == "" {
 		return nil, false
 	}
 	return []byte(src.ops[j].Output), true

@@ -49,6 +49,7 @@ func Refuse(obs Observed, plan Plan, refusals []Refusal) Plan {
 		p.refused(r)
 	}
 	p.plan.Launch = started(plan.Launch, refusals)
+	p.rollupGroups()
 	p.skipAfterFailures()
 	// Recomputed by finish from the attempts whose Pods exist.
 	p.plan.Status.StartTime = obs.Agenda.Status.StartTime

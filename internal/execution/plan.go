@@ -30,6 +30,9 @@ type Observed struct {
 	Pods     map[string]*corev1.Pod
 	Customer string
 	Now      time.Time
+	// DefaultParallelism is the admitting Insight's spec.defaultParallelism: the bound on
+	// live Pods of an Agenda without spec.parallelism; nil for none.
+	DefaultParallelism *int32
 	// LaunchWait bounds how long a ready operation may be kept from starting (see
 	// blockedSince); DefaultLaunchWait when zero.
 	LaunchWait time.Duration
@@ -37,6 +40,8 @@ type Observed struct {
 
 // Launch is an attempt to start: the operation and its resolved payload.
 type Launch struct {
+	// Index is the operation's place in Plan.Status.Operations: a spec operation's index,
+	// or, past them, a generated one's (OperationOf says what it runs).
 	Index   int
 	Attempt int32
 	Payload []byte

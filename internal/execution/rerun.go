@@ -19,9 +19,19 @@ func rerun(obs Observed) popv1.AgendaStatus {
 	st := *ag.Status.DeepCopy()
 	setAccepted(&st, ag.Generation, obs.Unavailable)
 	st.Operations = alignOperations(ag)
-	for _, i := range rerunTargets(ag.Spec.Rerun, st.Operations, g) {
-		o := &st.Operations[i]
-		*o = popv1.OperationStatus{Name: o.Name, State: popv1.OperationWaiting, Attempts: o.Attempts}
+	reset := map[int]bool{}
+	for _, i := range rerunTargets(ag.Spec.Rerun, st.Operations[:len(ag.Spec.Operations)], g) {
+		reset[i] = true
+	}
+	for k := range st.Operations {
+		o := &st.Operations[k]
+		i, ok := specOf(ag, k, o.Name)
+		// A group's items are reset with it (kept as they are only for FromFailure: its
+		// succeeded items stay), so that their attempts keep counting and no Pod name repeats.
+		keep := k >= len(ag.Spec.Operations) && rerunMode(ag.Spec.Rerun) == popv1.RerunFromFailure && o.State == popv1.OperationSucceeded
+		if ok && reset[i] && !keep {
+			*o = popv1.OperationStatus{Name: o.Name, State: popv1.OperationWaiting, Attempts: o.Attempts}
+		}
 	}
 	st.ObservedRerunID = ag.Spec.Rerun.ID
 	for _, c := range []string{popv1.AgendaSucceeded, popv1.AgendaFailed, popv1.AgendaCancelled, popv1.AgendaRunning} {

@@ -26,6 +26,8 @@ type planner struct {
 	ops     []popv1.OperationStatus // in spec order
 	plan    Plan
 	recheck time.Time
+	// generated caches opAt's operations for generated entries, by index.
+	generated map[int]*popv1.Operation
 }
 
 // run plans an admitted, unfinished Agenda from its Pods.
@@ -36,6 +38,7 @@ func run(obs Observed) Plan {
 	p.ops = alignOperations(obs.Agenda)
 	p.adoptPods()
 	p.observeAttempts()
+	p.rollupGroups()
 	if reason, msg, stop := p.stopRequested(); stop {
 		p.stopAll(reason, msg)
 	} else {
@@ -87,6 +90,7 @@ func (p *planner) finish() Plan {
 			p.ops[i].BlockedSince = nil // only a waiting operation can be kept from starting
 		}
 	}
+	p.orderGenerated()
 	p.plan.Status.Operations = p.ops
 	summarize(&p.plan.Status, p.obs.Agenda, p.obs.Now)
 	p.plan.RequeueAfter = 0
@@ -97,7 +101,7 @@ func (p *planner) finish() Plan {
 }
 
 // alignOperations returns one status entry per spec operation, in spec order, keeping what
-// status already records.
+// status already records, then the entries its fan-outs generated.
 func alignOperations(ag *popv1.Agenda) []popv1.OperationStatus {
 	byName := make(map[string]popv1.OperationStatus, len(ag.Status.Operations))
 	for _, s := range ag.Status.Operations {
@@ -111,15 +115,16 @@ func alignOperations(ag *popv1.Agenda) []popv1.OperationStatus {
 		}
 		ops[i] = *s.DeepCopy()
 	}
-	return ops
+	return append(ops, generatedOf(ag)...)
 }
 
 // adoptPods takes over Pods whose attempt the status does not know yet: the controller
 // created them but stopped before writing status. This is what makes a restart at any
 // moment start no second Pod for the same attempt.
 func (p *planner) adoptPods() {
+	byLabel := p.labelIndex()
 	for _, pod := range p.obs.Pods {
-		i, ok := p.obs.Graph.Index(pod.Labels[popv1.OperationLabel])
+		i, ok := byLabel[pod.Labels[popv1.OperationLabel]]
 		if !ok {
 			continue
 		}
@@ -137,10 +142,10 @@ func (p *planner) adoptPods() {
 func (p *planner) observeAttempts() {
 	for i := range p.ops {
 		s := &p.ops[i]
-		if s.State != popv1.OperationExecuting {
+		if s.State != popv1.OperationExecuting || p.isGroup(i) {
 			continue
 		}
-		op := &p.obs.Agenda.Spec.Operations[i]
+		op := p.opAt(i)
 		pod, ok := p.obs.Pods[s.Pod]
 		if !ok {
 			p.attemptFailed(i, "Pod "+s.Pod+" disappeared before it finished", retrypolicy.Failure{Class: retrypolicy.Disrupted})
@@ -167,14 +172,14 @@ func (p *planner) observeAttempts() {
 // judgeHandler is the HandlerType spec a Pod is judged by: its HandlerType's, or, when
 // that was deleted mid-run, what the Pod itself carries.
 func (p *planner) judgeHandler(i int, pod *corev1.Pod) *popv1.HandlerTypeSpec {
-	if h, ok := p.obs.Handlers[p.obs.Agenda.Spec.Operations[i].Type]; ok {
+	if h, ok := p.obs.Handlers[p.opAt(i).Type]; ok {
 		return h
 	}
 	return handlerOf(pod)
 }
 
 func (p *planner) handler(i int) *popv1.HandlerTypeSpec {
-	if h, ok := p.obs.Handlers[p.obs.Agenda.Spec.Operations[i].Type]; ok {
+	if h, ok := p.obs.Handlers[p.opAt(i).Type]; ok {
 		return h
 	}
 	return &popv1.HandlerTypeSpec{}
@@ -199,7 +204,7 @@ func (p *planner) attemptFailed(i int, why string, f retrypolicy.Failure) {
 	s := &p.ops[i]
 	s.Failures++
 	s.BlockedSince = nil
-	op := &p.obs.Agenda.Spec.Operations[i]
+	op := p.opAt(i)
 	limit := retryLimit(op, p.handler(i))
 	retryable := policyOf(op).Retryable(f)
 	if s.Failures <= limit && !retryable {
@@ -271,12 +276,16 @@ func (p *planner) skipAfterFailures() {
 		switch p.ops[i].State {
 		case popv1.OperationFailed:
 			anyFailed = true
-			failed = append(failed, i)
+			if i < p.obs.Graph.Len() {
+				failed = append(failed, i)
+			}
 		case popv1.OperationSkipped:
-			failed = append(failed, i)
+			if i < p.obs.Graph.Len() {
+				failed = append(failed, i)
+			}
 		}
 	}
-	if len(failed) == 0 {
+	if len(failed) == 0 && !anyFailed {
 		return
 	}
 	// Only what needs a failed or skipped operation's output is doomed: an operation reading
@@ -287,12 +296,13 @@ func (p *planner) skipAfterFailures() {
 		// FailFast spares the finally operations and those waiting on an after outcome:
 		// cleanup and compensation steps; their requirements decide them.
 		doomed = doomed[:0]
-		for i := range p.ops {
+		for i := range p.obs.Graph.Len() {
 			if !p.obs.Graph.Finally(i) && len(p.obs.Graph.After(i)) == 0 {
 				doomed = append(doomed, i)
 			}
 		}
 		doomed = mergeSorted(doomed, p.obs.Graph.RequiredBy(failed...))
+		doomed = append(doomed, p.spareableItems()...)
 	}
 	for _, i := range doomed {
 		s := &p.ops[i]
@@ -304,20 +314,30 @@ func (p *planner) skipAfterFailures() {
 	}
 }
 
-// launchReady starts every operation whose dependencies succeeded and whose backoff is over.
-// An operation skipped by its after requirements or its when condition may make others
-// ready (a finally, an after Skipped): the pass repeats until none is skipped.
+// launchReady starts every operation whose dependencies succeeded and whose backoff is over,
+// and fans out the forEach operations ready, within spec.parallelism. An operation skipped by
+// its after requirements or its when condition, or a fan-out that ended at once (no items, a
+// bad forEach), may make others ready (a finally, an after Skipped): the pass repeats until
+// none is.
 func (p *planner) launchReady() {
-	src := newSources(p.obs, p.ops)
-	for p.launchPass(src) {
+	for {
+		ended := p.launchPass(newSources(p.obs, p.ops))
+		// A resolution failure is a failure like any other: apply the failure policy now. A
+		// group whose last items ended (or were skipped by it) ends in turn.
 		p.skipAfterFailures()
+		if p.rollupGroups() {
+			p.skipAfterFailures()
+			ended = true
+		}
+		if !ended {
+			return
+		}
 	}
-	// A resolution failure is a failure like any other: apply the failure policy now.
-	p.skipAfterFailures()
 }
 
-// launchPass starts the operations ready now and reports whether one was skipped instead.
-func (p *planner) launchPass(src *sources) (skipped bool) {
+// launchPass starts the operations ready now and reports whether one ended instead (a skip,
+// an empty or bad fan-out), which may make others ready.
+func (p *planner) launchPass(src *sources) (ended bool) {
 	now := p.obs.Now
 	waiting := func(i int) bool {
 		s := &p.ops[i]
@@ -331,30 +351,54 @@ func (p *planner) launchPass(src *sources) (skipped bool) {
 		return true
 	}
 	succeeded := func(i int) bool { return p.ops[i].State == popv1.OperationSucceeded }
-	ended := func(i int) bool { return p.ops[i].State.IsFinal() }
-	for _, i := range p.obs.Graph.Ready(waiting, succeeded, ended) {
+	isEnded := func(i int) bool { return p.ops[i].State.IsFinal() }
+	for _, i := range p.obs.Graph.Ready(waiting, succeeded, isEnded) {
 		s := &p.ops[i]
 		if !p.afterHolds(i) || !p.conditionHolds(i, src) {
-			skipped = skipped || s.State == popv1.OperationSkipped
+			ended = ended || s.State == popv1.OperationSkipped
 			continue
 		}
-		if why, blocked := p.obs.Unavailable[p.obs.Agenda.Spec.Operations[i].Type]; blocked {
-			p.waitForHandler(i, why)
+		if p.isGroup(i) {
+			p.expand(i, src)
+			ended = ended || s.State.IsFinal()
 			continue
 		}
-		payload, err := src.resolvePayload(i, s.Attempts+1)
-		if err != nil {
-			s.State, s.Message = popv1.OperationFailed, truncate(fmt.Sprintf("resolving payload of operation %q: %v", s.Name, err))
-			s.CompletionTime = ptrTime(metav1.NewTime(now))
-			continue
-		}
-		last := p.lastProgress(i)
-		s.Attempts++
-		s.State, s.Pod, s.Message, s.Progress = popv1.OperationExecuting, podspec.Name(p.obs.Agenda, s.Name, s.Attempts), "", 0
-		s.StartTime, s.NextAttemptTime, s.CompletionTime, s.BlockedSince = ptrTime(metav1.NewTime(now)), nil, nil, nil
-		p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload, LastProgress: last})
+		p.start(i, src)
 	}
-	return skipped
+	for _, k := range p.readyItems() {
+		p.start(k, src)
+	}
+	return ended
+}
+
+// start launches entry i's next attempt, unless spec.parallelism is reached, its HandlerType
+// is unavailable or its payload does not resolve (which fails it).
+func (p *planner) start(i int, src *sources) {
+	if p.atParallelism() {
+		return
+	}
+	s, now, op := &p.ops[i], p.obs.Now, p.opAt(i)
+	if why, blocked := p.obs.Unavailable[op.Type]; blocked {
+		p.waitForHandler(i, why)
+		return
+	}
+	var payload []byte
+	var err error
+	if i < p.obs.Graph.Len() {
+		payload, err = src.resolvePayload(i, s.Attempts+1)
+	} else {
+		payload, err = p.itemPayload(i, src, s.Attempts+1)
+	}
+	if err != nil {
+		s.State, s.Message = popv1.OperationFailed, truncate(fmt.Sprintf("resolving payload of operation %q: %v", s.Name, err))
+		s.CompletionTime = ptrTime(metav1.NewTime(now))
+		return
+	}
+	last := p.lastProgress(i)
+	s.Attempts++
+	s.State, s.Pod, s.Message, s.Progress = popv1.OperationExecuting, podspec.Name(p.obs.Agenda, s.Name, s.Attempts), "", 0
+	s.StartTime, s.NextAttemptTime, s.CompletionTime, s.BlockedSince = ptrTime(metav1.NewTime(now)), nil, nil, nil
+	p.plan.Launch = append(p.plan.Launch, Launch{Index: i, Attempt: s.Attempts, Payload: payload, LastProgress: last})
 }
 
 // afterHolds applies operation i's after requirements, its dependencies ended: one that
@@ -428,8 +472,8 @@ func (p *planner) conditionHolds(i int, src *sources) bool {
 	for _, name := range cond.Operations() {
 		j, _ := p.obs.Graph.Index(name)
 		o := when.Outcome{Phase: string(p.ops[j].State)}
-		if p.ops[j].State == popv1.OperationSucceeded && p.ops[j].Output != "" {
-			o.Output, _ = refs.Decode([]byte(p.ops[j].Output)) // recorded outputs are JSON
+		if out, ok := src.raw(name + refs.OutputSuffix); ok {
+			o.Output, _ = refs.Decode(out) // recorded outputs are JSON, a group's joined
 		}
 		in.Ops[name] = o
 	}

@@ -27,7 +27,7 @@ func summarize(st *popv1.AgendaStatus, ag *popv1.Agenda, now time.Time) {
 	mainTotal := 0
 	for k, o := range st.Operations {
 		counts[o.State]++
-		if k >= len(ag.Spec.Operations) || !ag.Spec.Operations[k].Finally {
+		if !finallyEntry(ag, k, o.Name) {
 			main[o.State]++
 			mainTotal++
 		}
@@ -112,7 +112,7 @@ func setStopCondition(st *popv1.AgendaStatus, gen int64, reason, message string,
 // Agenda's phase.
 func firstFailure(ops []popv1.OperationStatus, ag *popv1.Agenda) string {
 	for k, o := range ops {
-		if o.State == popv1.OperationFailed && (k >= len(ag.Spec.Operations) || !ag.Spec.Operations[k].Finally) {
+		if o.State == popv1.OperationFailed && !finallyEntry(ag, k, o.Name) {
 			return fmt.Sprintf("operation %s failed: %s", o.Name, o.Message)
 		}
 	}

@@ -14,3 +14,21 @@ func FuzzSplit(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParse: Parse never panics, and what it accepts is a literal within the bound or one
+// reference.
+func FuzzParse(f *testing.F) {
+	for _, s := range []string{`[1,2]`, `"@<scan.out::/segments>"`, `"@<agenda.params::/x>"`, `"x @<a.out>"`,
+		`"@<a.out?[]>"`, `{}`, `null`, `"@<"`, `[[[[]]]]`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		fe, err := Parse(raw)
+		if err == nil && (fe.Ref == nil) == (fe.Literal == nil) {
+			t.Fatalf("Parse(%q) accepted both or neither a literal and a reference", raw)
+		}
+		if err == nil && len(fe.Literal) > MaxItems {
+			t.Fatalf("Parse(%q) accepted %d items", raw, len(fe.Literal))
+		}
+	})
+}

@@ -67,6 +67,13 @@ func LabelValue(name string) string {
 	return strings.TrimRight(name[:63-len(hash)-1], "-._") + "-" + hash
 }
 
+// OperationLabelValue is an operation's name as its Pods' operation label holds it: a
+// generated operation's encode[3] becomes encode.3 (a label value cannot hold brackets, and
+// no spec operation's name holds a dot), fitted by LabelValue.
+func OperationLabelValue(name string) string {
+	return LabelValue(strings.NewReplacer("[", ".", "]", "").Replace(name))
+}
+
 // sanitize lowercases and replaces what a DNS-1123 name cannot hold.
 func sanitize(s string) string {
 	b := []byte(strings.ToLower(s))
@@ -89,7 +96,7 @@ func Labels(in Input) map[string]string {
 	return map[string]string{
 		popv1.AgendaLabel:    LabelValue(in.Agenda.Name),
 		popv1.AgendaUIDLabel: string(in.Agenda.UID),
-		popv1.OperationLabel: in.Operation.Name,
+		popv1.OperationLabel: OperationLabelValue(in.Operation.Name),
 		popv1.AttemptLabel:   strconv.Itoa(int(in.Attempt)),
 		popv1.CustomerLabel:  LabelValue(in.Customer),
 	}

@@ -14,6 +14,7 @@ import (
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/dag"
+	"github.com/pop-operator/pop/internal/fanout"
 )
 
 // printObject writes obj as JSON or YAML; ok is false for the table format. Objects read
@@ -56,8 +57,10 @@ func RenderList(w io.Writer, items []popv1.Agenda, now time.Time) error {
 				done++
 			}
 		}
+		// Generated operations (a fan-out's items) count like the spec's.
+		total := max(len(ag.Spec.Operations), len(ag.Status.Operations))
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d%%\t%d/%d\t%s\n", ag.Name, orDash(string(ag.Status.Phase)), orDash(ag.Status.Insight),
-			ag.Status.PercentComplete, done, len(ag.Spec.Operations), age(now.Sub(ag.CreationTimestamp.Time)))
+			ag.Status.PercentComplete, done, total, age(now.Sub(ag.CreationTimestamp.Time)))
 	}
 	return tw.Flush()
 }
@@ -87,19 +90,76 @@ func RenderTree(w io.Writer, ag *popv1.Agenda, now time.Time) error {
 			depth[i] = max(depth[i], depth[d]+1)
 			deps = append(deps, g.Name(d))
 		}
-		o := status[g.Name(i)]
-		line := fmt.Sprintf("  %s%s %s\t%s\t%s\t%s\t%s", strings.Repeat("  ", depth[i]), icon(o.State), g.Name(i),
-			orDash(string(o.State)), bar(o), attempts(o.Attempts), opDuration(o, now))
+		op, o := &ag.Spec.Operations[i], status[g.Name(i)]
+		name := g.Name(i)
+		if op.Finally {
+			name += " (finally)"
+		}
+		tries := attempts(o.Attempts)
+		if op.ForEach != nil {
+			tries = fmt.Sprintf("%d items", len(itemsOf(ag, g.Name(i))))
+		}
+		line := fmt.Sprintf("  %s%s %s\t%s\t%s\t%s\t%s", strings.Repeat("  ", depth[i]), icon(o.State), name,
+			orDash(string(o.State)), bar(o), tries, opDuration(o, now))
 		line += "\t"
 		if len(deps) > 0 {
 			line += "← " + strings.Join(deps, ", ")
 		}
-		if o.Message != "" && (o.State == popv1.OperationFailed || o.State == popv1.OperationWaiting) {
+		if op.ForEach != nil || shownMessage(o) {
+			line += "\t" + o.Message
+		}
+		fmt.Fprintln(tw, line)
+		if op.ForEach != nil {
+			renderItems(tw, strings.Repeat("  ", depth[i]+1), itemsOf(ag, g.Name(i)), now)
+		}
+	}
+	return tw.Flush()
+}
+
+// maxItemLines bounds the items RenderTree lists under a fan-out; the group's line counts
+// them all by state.
+const maxItemLines = 10
+
+// renderItems lists a fan-out's generated operations under its line: the first
+// maxItemLines, then those that failed, then how many more there are.
+func renderItems(tw io.Writer, indent string, items []popv1.OperationStatus, now time.Time) {
+	shown := 0
+	for k, o := range items {
+		if k >= maxItemLines && o.State != popv1.OperationFailed {
+			continue
+		}
+		shown++
+		line := fmt.Sprintf("  %s%s %s\t%s\t%s\t%s\t%s\t", indent, icon(o.State), o.Name, orDash(string(o.State)), bar(o),
+			attempts(o.Attempts), opDuration(o, now))
+		if shownMessage(o) {
 			line += "\t" + o.Message
 		}
 		fmt.Fprintln(tw, line)
 	}
-	return tw.Flush()
+	if more := len(items) - shown; more > 0 {
+		fmt.Fprintf(tw, "  %s… %d more items\t\t\t\t\t\n", indent, more)
+	}
+}
+
+// itemsOf are the operations the fan-out group generated, in item order as status keeps them.
+func itemsOf(ag *popv1.Agenda, group string) []popv1.OperationStatus {
+	var out []popv1.OperationStatus
+	for _, o := range ag.Status.Operations {
+		if g, _, ok := fanout.Split(o.Name); ok && g == group {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// shownMessage says whether the tree shows an operation's message: why it failed, waits or
+// was skipped.
+func shownMessage(o popv1.OperationStatus) bool {
+	switch o.State {
+	case popv1.OperationFailed, popv1.OperationWaiting, popv1.OperationSkipped:
+		return o.Message != ""
+	}
+	return false
 }
 
 func icon(s popv1.OperationState) string {

@@ -3,6 +3,7 @@ package popctl
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -60,6 +61,48 @@ func TestRenderTree(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "tree.txt", buf.Bytes())
+}
+
+// fanOutAgenda is scan -> encode over 12 segments (one failed, one retrying) -> join, a
+// when-false notify and a finally report.
+func fanOutAgenda() *popv1.Agenda {
+	w := builders.MakeAgenda("segments", "acme").FailurePolicy(popv1.ContinueIndependent).
+		Op("scan", "sample").Op("encode", "echo", "@<item>").ForEach("@<scan.out::/segments>").
+		Op("join", "echo", "@<encode.out>").Op("notify", "echo").When("false").
+		Op("report", "echo", "@<pop.phase>").FinallyOp()
+	ag := w.Obj()
+	ag.CreationTimestamp = metav1.Time{Time: t0.Add(-90 * time.Second)}
+	ops := []popv1.OperationStatus{
+		{Name: "scan", State: popv1.OperationSucceeded, Attempts: 1, StartTime: at(-80 * time.Second), CompletionTime: at(-70 * time.Second)},
+		{Name: "encode", State: popv1.OperationExecuting, Progress: 66, StartTime: at(-70 * time.Second),
+			Message: "fan-out over 12 items: 1 Executing, 1 Failed, 9 Succeeded, 1 Waiting"},
+		{Name: "join", State: popv1.OperationWaiting},
+		{Name: "notify", State: popv1.OperationSkipped, CompletionTime: at(-60 * time.Second), Message: "skipped: its when condition is false"},
+		{Name: "report", State: popv1.OperationWaiting},
+	}
+	for i := range 12 {
+		o := popv1.OperationStatus{Name: fmt.Sprintf("encode[%d]", i), State: popv1.OperationSucceeded, Attempts: 1,
+			StartTime: at(-70 * time.Second), CompletionTime: at(-50 * time.Second)}
+		switch i {
+		case 2:
+			o.State, o.Attempts, o.Failures, o.Message = popv1.OperationWaiting, 1, 1, "attempt 1 failed: handler exited with code 1; retry 1 of 2"
+		case 10:
+			o.State, o.CompletionTime, o.Progress = popv1.OperationExecuting, nil, 50
+		case 11:
+			o.State, o.Message = popv1.OperationFailed, "handler exited with code 3: bad segment"
+		}
+		ops = append(ops, o)
+	}
+	ag.Status = popv1.AgendaStatus{Phase: popv1.PhaseRunning, PercentComplete: 60, Insight: "pop-system/standard", Operations: ops}
+	return ag
+}
+
+func TestRenderTreeFanOut(t *testing.T) {
+	var buf bytes.Buffer
+	if err := RenderTree(&buf, fanOutAgenda(), t0); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "tree-fanout.txt", buf.Bytes())
 }
 
 func TestRenderList(t *testing.T) {

@@ -86,7 +86,7 @@ func (s *Server) getOperation(w http.ResponseWriter, r *http.Request) {
 	d := operationDetail(a, op)
 	var pods corev1.PodList
 	if err := c.List(r.Context(), &pods, client.InNamespace(a.Namespace), client.Limit(maxListItems),
-		client.MatchingLabels{popv1.AgendaUIDLabel: string(a.UID), popv1.OperationLabel: op}); err != nil {
+		client.MatchingLabels{popv1.AgendaUIDLabel: string(a.UID), popv1.OperationLabel: podspec.OperationLabelValue(op)}); err != nil {
 		writeError(w, err)
 		return
 	}

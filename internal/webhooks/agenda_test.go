@@ -76,6 +76,49 @@ func TestValidateCreateCompilesWhen(t *testing.T) {
 	}
 }
 
+// TestValidateCreateForEach: a malformed forEach, and the sources that exist only in a
+// fan-out or a finally operation, are refused with their field paths.
+func TestValidateCreateForEach(t *testing.T) {
+	for name, tc := range map[string]struct {
+		ag   *builders.AgendaWrapper
+		want string
+	}{
+		"a reference": {ag: builders.MakeAgenda("ag", "acme").Op("scan", "echo").Op("b", "echo").
+			Op("encode", "echo", map[string]any{"s": "@<item::/uri>", "i": "@<pop.index>"}).ForEach("@<scan.out::/segments>")},
+		"a literal": {ag: builders.MakeAgenda("ag", "acme").Op("encode", "echo", "@<item>").ForEach([]any{1, 2})},
+		"neither an array nor a whole reference": {
+			ag:   builders.MakeAgenda("ag", "acme").Op("scan", "echo").Op("b", "echo").Op("encode", "echo").ForEach("x @<scan.out>"),
+			want: `spec.operations[2].forEach: Invalid value: "x @<scan.out>": must be a JSON array or a whole reference`,
+		},
+		"an unknown operation": {
+			ag:   builders.MakeAgenda("ag", "acme").Op("encode", "echo").ForEach("@<ghost.out::/x>"),
+			want: `spec.operations[0].forEach: Invalid value: "@<ghost.out::/x>": unknown operation "ghost"`,
+		},
+		"@<item> outside a forEach operation": {
+			ag:   builders.MakeAgenda("ag", "acme").Op("a", "echo", "@<item>"),
+			want: `spec.operations[0].payload: Invalid value: "@<item>": @<item> exists only in the payload of an operation with forEach`,
+		},
+		"more than 1000 literal items": {
+			ag:   builders.MakeAgenda("ag", "acme").Op("a", "echo").ForEach(make([]any, 1001)),
+			want: `spec.operations[0].forEach: Invalid value: "[null,`,
+		},
+		"@<pop.phase> outside a finally operation": {
+			ag:   builders.MakeAgenda("ag", "acme").Op("a", "echo", "@<pop.phase>"),
+			want: `spec.operations[0].payload: Invalid value: "@<pop.phase>": @<pop.phase> exists only in the payload of a finally operation`,
+		},
+		"@<pop.phase> in a finally operation": {ag: builders.MakeAgenda("ag", "acme").Op("a", "echo").
+			Op("report", "echo", map[string]any{"p": "@<pop.phase>", "f": "@<pop.failed>"}).FinallyOp()},
+	} {
+		_, err := (&AgendaValidator{}).ValidateCreate(context.Background(), tc.ag.Obj())
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: refused: %v", name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("%s: error %v, want one containing %q", name, err, tc.want)
+		}
+	}
+}
+
 // TestValidateCreateRetryPolicy: a retry policy is checked with its field path.
 func TestValidateCreateRetryPolicy(t *testing.T) {
 	for name, tc := range map[string]struct {

@@ -55,6 +55,24 @@ func (w *AgendaWrapper) When(expr string) *AgendaWrapper {
 	return w
 }
 
+// ForEach sets the last operation's forEach: an array literal, or a reference string.
+func (w *AgendaWrapper) ForEach(v any) *AgendaWrapper {
+	w.lastOp().ForEach = JSON(v)
+	return w
+}
+
+// FinallyOp marks the last operation finally.
+func (w *AgendaWrapper) FinallyOp() *AgendaWrapper {
+	w.lastOp().Finally = true
+	return w
+}
+
+// Parallelism sets spec.parallelism.
+func (w *AgendaWrapper) Parallelism(n int32) *AgendaWrapper {
+	w.Spec.Parallelism = &n
+	return w
+}
+
 // Params sets spec.params.
 func (w *AgendaWrapper) Params(v any) *AgendaWrapper {
 	w.Spec.Params = JSON(v)

@@ -94,6 +94,14 @@ var _ = Describe("Agenda validation", func() {
 			n := int32(-1)
 			a.Spec.Operations[0].Retries = &n
 		}, "spec.operations[0].retries", "greater than or equal to 0"),
+		Entry("a parallelism of 0", func(a *popv1.Agenda) {
+			n := int32(0)
+			a.Spec.Parallelism = &n
+		}, "spec.parallelism", "greater than or equal to 1"),
+		Entry("a parallelism over 2000", func(a *popv1.Agenda) {
+			n := int32(2001)
+			a.Spec.Parallelism = &n
+		}, "spec.parallelism", "less than or equal to 2000"),
 		Entry("a negative ttlSecondsAfterFinished", func(a *popv1.Agenda) {
 			n := int32(-5)
 			a.Spec.TTLSecondsAfterFinished = &n
