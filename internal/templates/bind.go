@@ -69,6 +69,9 @@ func Bind(params []Parameter, args map[string]json.RawMessage, argsField string)
 			}
 			raw = p.Default
 		}
+		if err := refs.CheckDepth(raw); err != nil { // before decoding: an argument is a tenant's input
+			return nil, &FieldError{field, err.Error()}
+		}
 		v, err := refs.Decode(raw)
 		if err != nil {
 			return nil, &FieldError{field, "not JSON: " + err.Error()}

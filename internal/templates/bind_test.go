@@ -36,6 +36,8 @@ func TestBind(t *testing.T) {
 		{name: "not an integer", args: map[string]json.RawMessage{"source": raw(`"x"`), "segments": raw(`1.5`)},
 			wantErr: "spec.arguments.segments: must be of type integer"},
 		{name: "not JSON", args: map[string]json.RawMessage{"source": raw(`"x`)}, wantErr: "spec.arguments.source: not JSON"},
+		{name: "nested too deep", args: map[string]json.RawMessage{"source": raw(`"x"`), "extra": raw(strings.Repeat("[", 101) + strings.Repeat("]", 101))},
+			wantErr: "spec.arguments.extra: nesting deeper than 100 levels"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := Bind(encodeParams, tc.args, "spec.arguments")

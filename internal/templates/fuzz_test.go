@@ -2,6 +2,7 @@ package templates
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
@@ -10,7 +11,8 @@ import (
 // FuzzBind: no argument a client sends panics the webhook; what Bind accepts is of its
 // parameter's type.
 func FuzzBind(f *testing.F) {
-	for _, s := range []string{`"x"`, `12`, `1.5`, `[1,2]`, `{"a":null}`, `true`, `nul`, `1e400`} {
+	deep := strings.Repeat(`{"a":[`, 3000) + strings.Repeat(`]}`, 3000) // issue 11 item 7
+	for _, s := range []string{`"x"`, `12`, `1.5`, `[1,2]`, `{"a":null}`, `true`, `nul`, `1e400`, deep, strings.Repeat("[", 200) + strings.Repeat("]", 200)} {
 		f.Add(s, TypeInteger)
 		f.Add(s, TypeString)
 	}
