@@ -40,14 +40,9 @@ func main() {
 }
 
 func run(size, out, only, drains string, keep bool) error {
-	sizes, err := bench.SizesFor(size)
+	sizes, err := sizesFor(size, drains)
 	if err != nil {
 		return err
-	}
-	if drains != "" {
-		if sizes.Drains, err = parseSizes(drains); err != nil {
-			return err
-		}
 	}
 	ctx, cancel := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer cancel()
@@ -97,6 +92,16 @@ func run(size, out, only, drains string, keep bool) error {
 		}
 	}
 	return finish(r, out, logf)
+}
+
+// sizesFor is the named size, with its drains replaced by -drains when given.
+func sizesFor(size, drains string) (bench.Sizes, error) {
+	sizes, err := bench.SizesFor(size)
+	if err != nil || drains == "" {
+		return sizes, err
+	}
+	sizes.Drains, err = parseSizes(drains)
+	return sizes, err
 }
 
 // parseSizes reads a comma-separated list of positive counts.
