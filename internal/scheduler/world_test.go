@@ -60,6 +60,8 @@ type world struct {
 	// sets more, so that the world's order of accepted admissions is the order of the
 	// decisions; pipeline_test.go runs several at once.
 	writes int
+	// latency delays every Agenda status write, outside the lock: a round trip.
+	latency time.Duration
 }
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -314,6 +316,9 @@ type worldStatus struct {
 }
 
 func (c worldStatus) Patch(_ context.Context, obj client.Object, p client.Patch, _ ...client.SubResourcePatchOption) error {
+	if _, ok := obj.(*popv1.Agenda); ok && c.w.latency > 0 {
+		time.Sleep(c.w.latency)
+	}
 	c.w.mu.Lock()
 	defer c.w.mu.Unlock()
 	switch o := obj.(type) {
