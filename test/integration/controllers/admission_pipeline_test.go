@@ -58,6 +58,29 @@ func replay(seq []admissionEvent, ns string) (most int, order []string) {
 	return most, order
 }
 
+// progress says how far a drain got, for a failure message.
+func progress(admissions *admissionRecorder, ns string) string {
+	most, order := replay(admissions.sequence(), ns)
+	var ins popv1.InsightList
+	_ = env.Client.List(ctx, &ins, client.InNamespace(ns))
+	status := ""
+	for _, i := range ins.Items {
+		status = fmt.Sprintf("Insight %s: pending %d, admitted %d, paused %v", i.Name, i.Status.Pending, i.Status.Admitted, i.Spec.Paused)
+	}
+	var ags popv1.AgendaList
+	_ = env.Client.List(ctx, &ags, client.InNamespace(ns))
+	phases := map[popv1.AgendaPhase]int{}
+	sample := ""
+	for i := range ags.Items {
+		phases[ags.Items[i].Status.Phase]++
+		if i == 0 {
+			sample = fmt.Sprintf("%s: %+v", ags.Items[i].Name, ags.Items[i].Status.Conditions)
+		}
+	}
+	return fmt.Sprintf("%d admitted, %d ended, most running %d; %s; Agendas by phase %v; %s; %s", len(order),
+		admissions.endedIn(map[string]string{"": ns}), most, status, phases, admissions.state(), sample)
+}
+
 // overtaken returns the admissions written (in etcd's order) after an Agenda at least
 // window places behind them in the queue: what pipelined writes must never do.
 func overtaken(order []string, rank map[string]int, window int) []string {
@@ -77,7 +100,8 @@ var _ = Describe("Pipelined admission writes", func() {
 	It("drains 300 pending through capacity 50: never over capacity, in FIFO order within the writes in flight", func() {
 		ns := newNamespace("pipe")
 		admissions, names := queueBacklog(ns, 300, 50)
-		Eventually(func() int { return admissions.endedIn(map[string]string{"": ns}) }, 3*time.Minute, 50*time.Millisecond).Should(Equal(300))
+		Eventually(func() int { return admissions.endedIn(map[string]string{"": ns}) }, 90*time.Second, 50*time.Millisecond).
+			Should(Equal(300), func() string { return progress(admissions, ns) })
 
 		most, order := replay(admissions.sequence(), ns)
 		GinkgoWriter.Printf("most running at once: %d of 50; first admissions: %v\n", most, order[:10])
@@ -102,7 +126,8 @@ var _ = Describe("Pipelined admission writes", func() {
 			stopManager = startManager()
 		}()
 		admissions, _ := queueBacklog(ns, 120, 20)
-		Eventually(func() int { return admissions.endedIn(map[string]string{"": ns}) }, 3*time.Minute, 50*time.Millisecond).Should(Equal(120))
+		Eventually(func() int { return admissions.endedIn(map[string]string{"": ns}) }, 3*time.Minute, 50*time.Millisecond).
+			Should(Equal(120), func() string { return progress(admissions, ns) })
 		Expect(refused.Load()).To(BeNumerically(">", 10), "the test refused too few admissions")
 
 		most, order := replay(admissions.sequence(), ns)
