@@ -100,7 +100,7 @@ var _ = Describe("Pipelined admission writes", func() {
 	It("drains 300 pending through capacity 50: never over capacity, in FIFO order within the writes in flight", func() {
 		ns := newNamespace("pipe")
 		admissions, names := queueBacklog(ns, 300, 50)
-		Eventually(func() int { return admissions.endedIn(map[string]string{"": ns}) }, 90*time.Second, 50*time.Millisecond).
+		Eventually(func() int { return admissions.endedIn(map[string]string{"": ns}) }, 3*time.Minute, 50*time.Millisecond).
 			Should(Equal(300), func() string { return progress(admissions, ns) })
 
 		most, order := replay(admissions.sequence(), ns)
