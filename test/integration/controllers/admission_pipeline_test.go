@@ -18,10 +18,12 @@ import (
 	"github.com/pop-operator/pop/test/framework"
 )
 
-// queueBacklog creates n single-op Agendas one after another in a paused Insight of the
-// given capacity, waits until all are queued, starts recording admissions and unpauses.
+// queueBacklog starts recording admissions, creates n single-op Agendas one after another in
+// a paused Insight of the given capacity, waits until all are queued and unpauses. (The
+// watch starts before the Agendas exist, so it carries no initial list of them.)
 func queueBacklog(ns string, n int, capacity int32) (*admissionRecorder, []string) {
 	GinkgoHelper()
+	admissions := recordAdmissions()
 	ins := localInsight("pipe", ns).Capacity(capacity).Paused(true).Obj()
 	Expect(env.Client.Create(ctx, ins)).To(Succeed())
 	names := make([]string, n)
@@ -34,7 +36,6 @@ func queueBacklog(ns string, n int, capacity int32) (*admissionRecorder, []strin
 		g.Expect(env.Client.Get(ctx, client.ObjectKeyFromObject(ins), &cur)).To(Succeed())
 		return cur.Status.Pending
 	}, 2*time.Minute, framework.Interval).Should(Equal(int32(n)))
-	admissions := recordAdmissions()
 	setInsight(client.ObjectKeyFromObject(ins), func(s *popv1.InsightSpec) { s.Paused = false })
 	return admissions, names
 }
