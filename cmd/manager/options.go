@@ -36,6 +36,7 @@ const minLaunchWait = time.Second
 type options struct {
 	metricsAddr             string
 	probeAddr               string
+	pprofAddr               string
 	leaderElect             bool
 	leaderElectionID        string
 	leaderElectionNamespace string
@@ -113,6 +114,8 @@ func (o *options) bindFlags(fs *flag.FlagSet) {
 		"Address the Prometheus metrics endpoint binds to; 0 disables it.")
 	fs.StringVar(&o.probeAddr, "health-probe-bind-address", o.probeAddr,
 		"Address the /healthz and /readyz probes bind to.")
+	fs.StringVar(&o.pprofAddr, "pprof-bind-address", o.pprofAddr,
+		"Address net/http/pprof's endpoints (/debug/pprof/) bind to; off when empty (the default). Profiles show where the manager spends its time (docs/benchmarks.md); bind it to loopback.")
 	fs.BoolVar(&o.leaderElect, "leader-elect", o.leaderElect,
 		"Elect a leader so that only one replica schedules and reconciles at a time.")
 	fs.StringVar(&o.leaderElectionID, "leader-election-id", o.leaderElectionID,

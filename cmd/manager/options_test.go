@@ -50,6 +50,12 @@ func TestFlagsAndValidation(t *testing.T) {
 		t.Error("burst 0 accepted")
 	}
 	mo := managerOptions(o, nil)
+	if mo.PprofBindAddress != "" {
+		t.Errorf("pprof served by default on %q", mo.PprofBindAddress)
+	}
+	if o.pprofAddr = "127.0.0.1:6060"; managerOptions(o, nil).PprofBindAddress != o.pprofAddr {
+		t.Error("--pprof-bind-address not applied")
+	}
 	if len(mo.Cache.DefaultNamespaces) != 2 {
 		t.Errorf("want a cache restricted to 2 namespaces, got %v", mo.Cache.DefaultNamespaces)
 	}

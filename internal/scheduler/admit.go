@@ -19,8 +19,12 @@ import (
 )
 
 // admitAll admits queue heads while their Insight has free capacity. Usage counts the
-// scheduler's own admissions at once, so a cache that lags cannot make it over-admit.
+// scheduler's own admissions at once (a reservation, before the write is answered), so a
+// cache that lags, or writes still in flight, cannot make it over-admit. The decisions are
+// made one after another; only their writes overlap (see pipe). Every write of the pass has
+// been answered when admitAll returns, so all of them end within the pass's fence.
 func (s *Scheduler) admitAll(ctx context.Context) {
+	defer s.drainWrites()
 	for key, st := range s.insights {
 		if st.ins == nil || st.ins.Spec.Paused {
 			continue
@@ -39,13 +43,18 @@ func (s *Scheduler) admitFrom(ctx context.Context, insightKey InsightKey, st *in
 			st.queue.Push(it) // same item, same place
 		}
 	}()
-	now := s.Clock.Now()
-	for int32(len(st.admitted)) < st.ins.Spec.CapacityOrDefault() {
+	for {
+		// Wait for a free write first: a refusal answered meanwhile puts its Agenda back at
+		// its place before the next decision.
+		s.awaitWriteSlot()
+		if ctx.Err() != nil || int32(len(st.admitted)) >= st.ins.Spec.CapacityOrDefault() {
+			return
+		}
 		it, ok := st.queue.Peek()
 		if !ok || s.unjudged(agendaKey(it.Key)) {
 			return // an Agenda not yet accepted holds its place at the head
 		}
-		if r, waiting := s.retries[agendaKey(it.Key)]; waiting && now.Before(r.at) {
+		if r, waiting := s.retries[agendaKey(it.Key)]; waiting && s.Clock.Now().Before(r.at) {
 			if r.holdsQueue {
 				return
 			}
@@ -53,61 +62,74 @@ func (s *Scheduler) admitFrom(ctx context.Context, insightKey InsightKey, st *in
 			aside = append(aside, it)
 			continue
 		}
-		switch s.admit(ctx, insightKey, st, it) {
-		case stopQueue:
-			return
-		case setAside:
-			st.queue.Remove(it.Key)
-			aside = append(aside, it)
-		}
+		s.admit(ctx, insightKey, st, it)
 	}
 }
 
-// outcome is what an admission attempt leaves the queue to do.
-type outcome int
-
-const (
-	admitted  outcome = iota // go on with the next head
-	stopQueue                // the head must go first: admit nothing more this pass
-	setAside                 // try the ones behind it meanwhile
-)
-
-// admit writes Admitted for one Agenda and moves it from the queue to the admitted set.
-// A refused write leaves the Agenda at its place with a backoff (see refused).
-func (s *Scheduler) admit(ctx context.Context, insightKey InsightKey, st *insightState, it queue.Item) outcome {
+// admit reserves the head's place (out of the queue, counted as admitted) and sends its
+// admission write; the answer is taken by admitted or unreserve.
+func (s *Scheduler) admit(ctx context.Context, insightKey InsightKey, st *insightState, it queue.Item) {
 	key := agendaKey(it.Key)
 	var ag popv1.Agenda
 	if err := s.Cache.Get(ctx, key, &ag); err != nil || string(ag.UID) != it.UID {
 		st.queue.Remove(it.Key) // gone or replaced: its next event re-reads it
 		s.marks.agenda(key)
-		return admitted
-	}
-	if err := s.writeAdmission(ctx, &ag, insightKey); err != nil {
-		return s.refused(key, err)
+		return
 	}
 	st.queue.Pop()
 	st.admitted[key] = it.Customer
-	s.forgetRetries(key)
-	st.noteAdmission(s.Clock.Now())
-	s.agendas[key] = &agendaState{uid: ag.UID, insight: insightKey, customer: it.Customer, admitted: true,
-		admittedByMe: true, rerunID: ag.Status.ObservedRerunID}
-	label := insightKey.String()
+	w := &admissionWrite{key: key, insight: insightKey, item: it, prev: s.agendas[key],
+		reserved: &agendaState{uid: ag.UID, insight: insightKey, customer: it.Customer, admitted: true,
+			admittedByMe: true, rerunID: ag.Status.ObservedRerunID}}
+	s.agendas[key] = w.reserved
+	metrics.InsightAdmitted.WithLabelValues(insightKey.String()).Set(float64(len(st.admitted)))
+	s.send(ctx, w, &ag)
+}
+
+// admitted takes an accepted admission write.
+func (s *Scheduler) admitted(w *admissionWrite) {
+	s.forgetRetries(w.key)
+	label := w.insight.String()
+	if st := s.insights[w.insight]; st != nil {
+		st.noteAdmission(s.Clock.Now())
+	}
 	metrics.Admissions.WithLabelValues(label).Inc()
-	metrics.AdmissionWait.WithLabelValues(label).Observe(s.Clock.Since(it.Since).Seconds())
-	metrics.InsightAdmitted.WithLabelValues(label).Set(float64(len(st.admitted)))
-	s.Log.Info("Admitted Agenda", "agenda", key.String(), "insight", label)
-	return admitted
+	metrics.AdmissionWait.WithLabelValues(label).Observe(s.Clock.Since(w.item.Since).Seconds())
+	s.Log.Info("Admitted Agenda", "agenda", w.key.String(), "insight", label)
+}
+
+// unreserve takes a refused admission write: the place it reserved is freed, the Agenda
+// goes back to its place in the queue (same item, same order) with a backoff (see
+// refused). An Agenda whose event settled it meanwhile (deleted, cancelled, finished,
+// moved) is left as that event left it.
+func (s *Scheduler) unreserve(w *admissionWrite) {
+	if s.agendas[w.key] != w.reserved {
+		return
+	}
+	if st := s.insights[w.insight]; st != nil {
+		s.release(w.insight, st, w.key, w.item.Customer)
+	}
+	if w.prev == nil {
+		delete(s.agendas, w.key)
+	} else {
+		s.agendas[w.key] = w.prev
+	}
+	if st := s.insights[w.insight]; st != nil && st.ins != nil {
+		st.queue.Push(w.item)
+	} else {
+		s.marks.agenda(w.key) // its Insight is gone: match it again
+	}
+	s.refused(w.key, w.err)
 }
 
 // refused records a refused admission. The Agenda waits a delay that doubles with each
 // refusal in a row (client-go's per-item exponential rate limiter) before it is tried
 // again: a refusal for good or an API outage costs a few attempts, not a busy loop. A
 // refusal that says nothing against the Agenda holds the queue behind it, so that order is
-// kept; one against the Agenda lets the others pass meanwhile.
-func (s *Scheduler) refused(key AgendaKey, err error) outcome {
+// kept; one against the Agenda lets the others pass meanwhile (admitFrom reads which).
+func (s *Scheduler) refused(key AgendaKey, err error) {
 	delay := s.failures.When(key)
-	holds := retryable(err)
-	s.retries[key] = retry{at: s.Clock.Now().Add(delay), holdsQueue: holds}
+	s.retries[key] = retry{at: s.Clock.Now().Add(delay), holdsQueue: retryable(err)}
 	attempt := s.failures.NumRequeues(key)
 	switch {
 	case apierrors.IsConflict(err), apierrors.IsNotFound(err):
@@ -115,10 +137,6 @@ func (s *Scheduler) refused(key AgendaKey, err error) outcome {
 	default:
 		s.Log.Error(err, "Admitting Agenda failed; retrying later", "agenda", key.String(), "attempt", attempt, "retryIn", delay)
 	}
-	if holds {
-		return stopQueue
-	}
-	return setAside
 }
 
 // retry is when a refused Agenda may be tried again, and whether it holds its queue.

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/types"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 
 	"github.com/pop-operator/pop/test/builders"
 )
@@ -81,4 +84,37 @@ func reportReads(b *testing.B, w *world) {
 	b.ReportMetric(float64(positions)/float64(b.N), "position-writes/op")
 	b.ReportMetric(float64(w.agendaGets)/float64(b.N), "agenda-reads/op")
 	b.ReportMetric(float64(w.agendaLists)/float64(b.N), "agenda-lists/op")
+}
+
+// BenchmarkDrain measures draining 1,000 pending Agendas into an Insight with room for all,
+// each admission write taking a 10 ms round trip (the API server's time for one status
+// patch on this machine, docs/benchmarks.md), one write at a time and with the default
+// pipeline. A figure of the code, not of a cluster: make bench measures that.
+func BenchmarkDrain(b *testing.B) {
+	for _, writes := range []int{1, DefaultAdmissionWrites} {
+		b.Run(fmt.Sprintf("writes=%d", writes), func(b *testing.B) {
+			var admitted int
+			var took time.Duration
+			for b.Loop() {
+				w := newWorld(b)
+				w.writes = writes
+				w.addNamespace("team", "acme")
+				ins := localInsight("wide", 2000)
+				ins.Spec.Paused = true
+				w.addInsight(ins)
+				for i := range 1000 {
+					w.addAgenda(fmt.Sprintf("ag-%04d", i), "team", i)
+				}
+				s := w.scheduler()
+				w.settle(s) // queued, positions written
+				w.latency = 10 * time.Millisecond
+				w.updateInsight(client.ObjectKeyFromObject(ins), func(s *popv1.InsightSpec) { s.Paused = false })
+				start := time.Now()
+				w.settle(s)
+				took += time.Since(start)
+				admitted += len(w.admitted)
+			}
+			b.ReportMetric(float64(admitted)/took.Seconds(), "admissions/s")
+		})
+	}
 }

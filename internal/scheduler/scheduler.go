@@ -38,14 +38,18 @@ type Options struct {
 	// Fence, when set, is asked before each pass whether this process still leads; nil
 	// trusts the manager's leader election alone (see Fence).
 	Fence Fence
+	// AdmissionWrites is how many admission writes may be in flight at once (0:
+	// DefaultAdmissionWrites). Decisions stay serial; see pipe.
+	AdmissionWrites int
 }
 
 // Scheduler is the admission Runnable. Its exported fields are its Options, for callers
 // that build it as a literal; New also makes its state.
 //
 // Lock ownership: marks (and its own mutex) is written by the informers' goroutines and
-// read by the cycle; state, heldUntil and lastHoldRead belong to the goroutine running
-// Start (in unit tests, the one calling cycle) and need no lock.
+// read by the cycle; state, pipe, heldUntil and lastHoldRead belong to the goroutine
+// running Start (in unit tests, the one calling cycle) and need no lock: admission writes
+// run on their own goroutines but hand their answers back over pipe.done.
 type Scheduler struct {
 	Client            client.Client
 	Cache             cache.Cache
@@ -53,8 +57,10 @@ type Scheduler struct {
 	OperatorNamespace string
 	Log               logr.Logger
 	Fence             Fence
+	AdmissionWrites   int
 
 	marks *marks
+	pipe  *pipe
 	*state
 	// heldUntil is until when the Fence allows writes, as last read at lastHoldRead.
 	heldUntil, lastHoldRead time.Time
@@ -67,7 +73,7 @@ type Scheduler struct {
 // New returns a Scheduler with empty state; Start rebuilds it from the cluster.
 func New(o Options) *Scheduler {
 	s := &Scheduler{Client: o.Client, Cache: o.Cache, Clock: o.Clock, OperatorNamespace: o.OperatorNamespace,
-		Log: o.Log, Fence: o.Fence}
+		Log: o.Log, Fence: o.Fence, AdmissionWrites: o.AdmissionWrites}
 	s.init()
 	return s
 }
@@ -137,6 +143,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 func (s *Scheduler) init() {
 	s.marks = newMarks()
 	s.state = newState()
+	s.pipe = newPipe(s.AdmissionWrites)
 }
 
 // handlerFor turns informer events into dirty marks: an Agenda event marks that Agenda,

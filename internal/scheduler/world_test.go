@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,6 +27,9 @@ import (
 // memory and are deep-copied on read, as the informer cache does; every write is recorded;
 // watch events wait in a list until deliver, so a test decides when the cache catches up.
 type world struct {
+	// mu serialises the API server's side (writes arrive from the scheduler's write
+	// goroutines) with the cache's reads and the event list.
+	mu       sync.Mutex
 	t        testing.TB
 	clock    *clocktesting.FakeClock
 	agendas  map[types.NamespacedName]*popv1.Agenda
@@ -52,6 +56,12 @@ type world struct {
 	// agendaLists and agendaGets count the scheduler's reads of Agendas, insightWrites
 	// its Insight status writes.
 	agendaLists, agendaGets, insightWrites int
+	// writes is the scheduler's AdmissionWrites: 1 (one write at a time) unless a test
+	// sets more, so that the world's order of accepted admissions is the order of the
+	// decisions; pipeline_test.go runs several at once.
+	writes int
+	// latency delays every Agenda status write, outside the lock: a round trip.
+	latency time.Duration
 }
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -65,6 +75,7 @@ func newWorld(t testing.TB) *world {
 		attempts:       map[types.NamespacedName]int{},
 		positionWrites: map[types.NamespacedName]int{},
 		running:        map[string]int{},
+		writes:         1,
 	}
 }
 
@@ -72,7 +83,7 @@ func newWorld(t testing.TB) *world {
 // Start does after its cache synced.
 func (w *world) scheduler() *Scheduler {
 	s := New(Options{Client: worldClient{w: w}, Cache: worldCache{w: w}, Clock: w.clock,
-		OperatorNamespace: "pop-system", Log: logr.Discard()})
+		OperatorNamespace: "pop-system", Log: logr.Discard(), AdmissionWrites: w.writes})
 	w.onAgenda = s.handlerFor(&popv1.Agenda{})
 	w.onInsght = s.handlerFor(&popv1.Insight{})
 	w.events = nil // a new informer lists afresh; the rebuild reads everything
@@ -103,8 +114,10 @@ func (w *world) settle(s *Scheduler) {
 }
 
 func (w *world) deliver() {
+	w.mu.Lock()
 	evs := w.events
 	w.events = nil
+	w.mu.Unlock()
 	for _, ev := range evs {
 		ev()
 	}
@@ -239,6 +252,8 @@ type worldCache struct {
 }
 
 func (c worldCache) Get(_ context.Context, key client.ObjectKey, obj client.Object, _ ...client.GetOption) error {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
 	var found bool
 	switch o := obj.(type) {
 	case *popv1.Agenda:
@@ -267,6 +282,8 @@ func (c worldCache) Get(_ context.Context, key client.ObjectKey, obj client.Obje
 }
 
 func (c worldCache) List(_ context.Context, list client.ObjectList, _ ...client.ListOption) error {
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
 	switch l := list.(type) {
 	case *popv1.AgendaList:
 		c.w.agendaLists++
@@ -299,6 +316,11 @@ type worldStatus struct {
 }
 
 func (c worldStatus) Patch(_ context.Context, obj client.Object, p client.Patch, _ ...client.SubResourcePatchOption) error {
+	if _, ok := obj.(*popv1.Agenda); ok && c.w.latency > 0 {
+		time.Sleep(c.w.latency)
+	}
+	c.w.mu.Lock()
+	defer c.w.mu.Unlock()
 	switch o := obj.(type) {
 	case *popv1.Agenda:
 		body, err := p.Data(obj)

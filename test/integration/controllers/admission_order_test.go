@@ -1,6 +1,7 @@
 package controllers_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 
@@ -19,6 +20,11 @@ type admissionRecorder struct {
 	mu     sync.Mutex
 	events []admissionEvent
 	seen   map[admissionEvent]bool
+	// received counts the watch's events; closed is set when its channel closed, last is
+	// the last non-Agenda event (a watch error), for failure messages.
+	received int
+	closed   bool
+	last     string
 }
 
 // admissionEvent is an Agenda (namespace/name) admitted, or ended (Succeeded or Failed).
@@ -41,8 +47,17 @@ func recordAdmissions() *admissionRecorder {
 }
 
 func (r *admissionRecorder) consume(w watch.Interface) {
+	defer func() { r.mu.Lock(); r.closed = true; r.mu.Unlock() }()
 	for ev := range w.ResultChan() {
+		r.mu.Lock()
+		r.received++
+		r.mu.Unlock()
 		ag, ok := ev.Object.(*popv1.Agenda)
+		if !ok {
+			r.mu.Lock()
+			r.last = fmt.Sprintf("%s %+v", ev.Type, ev.Object)
+			r.mu.Unlock()
+		}
 		if !ok || ev.Type == watch.Deleted {
 			continue
 		}
@@ -83,4 +98,11 @@ func (r *admissionRecorder) endedIn(namespaces map[string]string) int {
 		}
 	}
 	return n
+}
+
+// state describes the watch, for failure messages.
+func (r *admissionRecorder) state() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprintf("watch: %d events, closed %v, last non-Agenda event %q", r.received, r.closed, r.last)
 }

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -29,16 +30,17 @@ func main() {
 	out := flag.String("out", "", "folder for results.json, results.md, plots and profiles (default: a temporary folder)")
 	only := flag.String("phases", "", "comma-separated phases to run (idle,tp1,tp10,drain,load,mem,pend); all when empty")
 	keep := flag.Bool("keep", false, "keep the scratch folder (audit log, manager logs, raw profiles)")
+	drains := flag.String("drains", "", "comma-separated backlog sizes of the drain phase, in place of the size's (e.g. 1000)")
 	flag.Parse()
 	ctrllog.SetLogger(logr.Discard()) // the bench's own informers; its progress goes to stderr
-	if err := run(*size, *out, *only, *keep); err != nil {
+	if err := run(*size, *out, *only, *drains, *keep); err != nil {
 		fmt.Fprintln(os.Stderr, "popbench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(size, out, only string, keep bool) error {
-	sizes, err := bench.SizesFor(size)
+func run(size, out, only, drains string, keep bool) error {
+	sizes, err := sizesFor(size, drains)
 	if err != nil {
 		return err
 	}
@@ -90,6 +92,29 @@ func run(size, out, only string, keep bool) error {
 		}
 	}
 	return finish(r, out, logf)
+}
+
+// sizesFor is the named size, with its drains replaced by -drains when given.
+func sizesFor(size, drains string) (bench.Sizes, error) {
+	sizes, err := bench.SizesFor(size)
+	if err != nil || drains == "" {
+		return sizes, err
+	}
+	sizes.Drains, err = parseSizes(drains)
+	return sizes, err
+}
+
+// parseSizes reads a comma-separated list of positive counts.
+func parseSizes(list string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("-drains: %q is not a positive count", f)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // scratchFolder makes the run's working folder; it is removed at the end unless kept, or
@@ -192,6 +217,11 @@ func finish(r *bench.Runner, out string, logf func(string, ...any)) error {
 }
 
 func command(size string) string {
+	subset := false // a subset is not what make bench runs: name the real command
+	flag.Visit(func(f *flag.Flag) { subset = subset || f.Name == "phases" || f.Name == "drains" })
+	if subset {
+		return "go run ./test/bench/cmd/popbench " + strings.Join(os.Args[1:], " ")
+	}
 	if size == "full" {
 		return "make bench"
 	}
