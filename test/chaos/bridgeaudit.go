@@ -125,16 +125,16 @@ type BridgeEvidence struct {
 // BridgeFindings are the bridge auditor's verdicts; any entry but DoubleDeadLetters fails.
 type BridgeFindings struct {
 	Sent, Valid, Poison, Agendas, DeadLettered int
-	Missing           []string // a valid message without an Agenda
-	Duplicated        []string // a key with more than one Agenda created
-	Unexpected        []string // a bridged Agenda no valid message asked for
-	Unfinished        []string // an Agenda not Succeeded
-	ValidDeadLettered []string // a valid message in the dead-letter queue
-	PoisonMissing     []string // a poison message not in the dead-letter queue
-	WrongReason       []string // a poison message dead-lettered with another reason
-	NoRejectedRecord  []string // a poison message without its Rejected record
-	MirrorDiffers     []string // a record whose state or version is not its Agenda's
-	DeadLetterUnknown []string // a dead letter of no message sent
+	Missing                                    []string // a valid message without an Agenda
+	Duplicated                                 []string // a key with more than one Agenda created
+	Unexpected                                 []string // a bridged Agenda no valid message asked for
+	Unfinished                                 []string // an Agenda not Succeeded
+	ValidDeadLettered                          []string // a valid message in the dead-letter queue
+	PoisonMissing                              []string // a poison message not in the dead-letter queue
+	WrongReason                                []string // a poison message dead-lettered with another reason
+	NoRejectedRecord                           []string // a poison message without its Rejected record
+	MirrorDiffers                              []string // a record whose state or version is not its Agenda's
+	DeadLetterUnknown                          []string // a dead letter of no message sent
 	// DoubleDeadLetters counts messages dead-lettered twice (a kill between sending the dead
 	// letter and deleting the message: SQS is at-least-once; documented, not a failure).
 	DoubleDeadLetters int

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/watch"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
 	"github.com/pop-operator/pop/internal/bridge"
