@@ -25,31 +25,36 @@ func TestBuildMessageMakesPoisonOfEachKindAndValidOtherwise(t *testing.T) {
 			t.Fatalf("message %d repeats a body", i)
 		}
 		bodies[m.Body] = true
-		sub, rej := bridge.Parse([]byte(m.Body), 262144)
-		switch m.Poison {
-		case "":
-			if rej != nil {
-				t.Fatalf("valid message %d refused: %v", i, rej)
-			}
-			if sub.CustomerID != m.Customer || sub.Key != m.AgendaID || m.Signature != bridge.Sign(SigningKeyOf(m.Customer), []byte(m.Body)) {
-				t.Fatalf("message %d: %+v", i, sub)
-			}
-		case "not-json", "no-agenda-id", "invalid-agenda":
-			if rej == nil || rej.Reason != m.Reason {
-				t.Fatalf("poison %d (%s): got %v, want %s", i, m.Poison, rej, m.Reason)
-			}
-		case "unknown-customer", "bad-signature": // refused by the intake: no namespace / wrong key
-			if rej != nil {
-				t.Fatalf("poison %d (%s) must parse, to reach the intake's check: %v", i, m.Poison, rej)
-			}
-			if m.Poison == "bad-signature" && m.Signature == bridge.Sign(SigningKeyOf(m.Customer), []byte(m.Body)) {
-				t.Fatalf("poison %d carries a valid signature", i)
-			}
-		}
+		checkParsed(t, m)
 		kinds[m.Poison]++
 	}
 	if len(kinds) != len(poisons)+1 || kinds[""] != 190 {
 		t.Fatalf("kinds %v: want 5 %% poison over %d kinds", kinds, len(poisons))
+	}
+}
+
+func checkParsed(t *testing.T, m Message) {
+	t.Helper()
+	sub, rej := bridge.Parse([]byte(m.Body), 262144)
+	switch m.Poison {
+	case "":
+		if rej != nil {
+			t.Fatalf("valid message %d refused: %v", m.I, rej)
+		}
+		if sub.CustomerID != m.Customer || sub.Key != m.AgendaID || m.Signature != bridge.Sign(SigningKeyOf(m.Customer), []byte(m.Body)) {
+			t.Fatalf("message %d: %+v", m.I, sub)
+		}
+	case "not-json", "no-agenda-id", "invalid-agenda":
+		if rej == nil || rej.Reason != m.Reason {
+			t.Fatalf("poison %d (%s): got %v, want %s", m.I, m.Poison, rej, m.Reason)
+		}
+	case "unknown-customer", "bad-signature": // refused by the intake: no namespace / wrong key
+		if rej != nil {
+			t.Fatalf("poison %d (%s) must parse, to reach the intake's check: %v", m.I, m.Poison, rej)
+		}
+		if m.Poison == "bad-signature" && m.Signature == bridge.Sign(SigningKeyOf(m.Customer), []byte(m.Body)) {
+			t.Fatalf("poison %d carries a valid signature", m.I)
+		}
 	}
 }
 

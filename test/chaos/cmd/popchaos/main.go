@@ -83,34 +83,12 @@ func (o opts) run() (bool, error) {
 		}
 	}
 	var core, bridgePart bytes.Buffer
-	ok := true
-	var runErr error
-	if o.mode != "bridge" {
-		r := &chaos.Run{Size: sz, Dir: filepath.Join(dir, "core"), Bin: o.bin, Log: logf, Seed: o.seed, Prebuilt: prebuilt, Understate: o.understate}
-		if runErr = runIn(r.Dir, func() error { return r.Execute(ctx) }); runErr == nil {
-			chaos.Preamble(&core, sz)
-			header(&core, o, "core", r.Started, prebuilt)
-			r.Markdown(&core)
-			fmt.Print(core.String())
-			ok = r.OK()
-			if len(r.Leftover) == 0 {
-				logf("every manager process it started has ended")
-			}
-		}
+	okCore, runErr := o.runCore(ctx, &core, filepath.Join(dir, "core"), sz, prebuilt, logf)
+	okBridge := true
+	if runErr == nil {
+		okBridge, runErr = o.runBridge(ctx, &bridgePart, filepath.Join(dir, "bridge"), bsz, prebuilt, logf)
 	}
-	if o.mode != "core" && runErr == nil {
-		b := &chaos.BridgeRun{Name: o.size, Size: bsz, Dir: filepath.Join(dir, "bridge"), Bin: o.bin, Log: logf, Seed: o.seed}
-		if runErr = runIn(b.Dir, func() error { return b.Execute(ctx) }); runErr == nil {
-			chaos.BridgePreamble(&bridgePart, o.size, bsz)
-			header(&bridgePart, o, "bridge", b.Started, prebuilt)
-			b.Markdown(&bridgePart)
-			fmt.Print(bridgePart.String())
-			ok = ok && b.OK()
-			if len(b.Leftover) == 0 {
-				logf("every manager and emulator process it started has ended")
-			}
-		}
-	}
+	ok := okCore && okBridge
 	keep := o.keep || runErr != nil // the processes' logs explain a failed run
 	if !keep {
 		defer func() { _ = os.RemoveAll(dir) }()
@@ -121,6 +99,42 @@ func (o opts) run() (bool, error) {
 		return false, runErr
 	}
 	return ok, o.write(core.String(), bridgePart.String(), logf)
+}
+
+func (o opts) runCore(ctx context.Context, buf *bytes.Buffer, dir string, sz chaos.Size, prebuilt string, logf func(string, ...any)) (bool, error) {
+	if o.mode == "bridge" {
+		return true, nil
+	}
+	r := &chaos.Run{Size: sz, Dir: dir, Bin: o.bin, Log: logf, Seed: o.seed, Prebuilt: prebuilt, Understate: o.understate}
+	if err := runIn(r.Dir, func() error { return r.Execute(ctx) }); err != nil {
+		return false, err
+	}
+	chaos.Preamble(buf, sz)
+	header(buf, o, "core", r.Started, prebuilt)
+	r.Markdown(buf)
+	fmt.Print(buf.String())
+	if len(r.Leftover) == 0 {
+		logf("every manager process it started has ended")
+	}
+	return r.OK(), nil
+}
+
+func (o opts) runBridge(ctx context.Context, buf *bytes.Buffer, dir string, sz chaos.BridgeSize, prebuilt string, logf func(string, ...any)) (bool, error) {
+	if o.mode == "core" {
+		return true, nil
+	}
+	b := &chaos.BridgeRun{Name: o.size, Size: sz, Dir: dir, Bin: o.bin, Log: logf, Seed: o.seed}
+	if err := runIn(b.Dir, func() error { return b.Execute(ctx) }); err != nil {
+		return false, err
+	}
+	chaos.BridgePreamble(buf, o.size, sz)
+	header(buf, o, "bridge", b.Started, prebuilt)
+	b.Markdown(buf)
+	fmt.Print(buf.String())
+	if len(b.Leftover) == 0 {
+		logf("every manager and emulator process it started has ended")
+	}
+	return b.OK(), nil
 }
 
 func runIn(dir string, f func() error) error {
