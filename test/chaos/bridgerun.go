@@ -255,13 +255,14 @@ func (r *BridgeRun) restartDynamoDB(ctx context.Context) Fault {
 		f.Failed = err.Error()
 		return f
 	}
+	if err := r.waitTable(ctx); err != nil {
+		f.Failed = err.Error()
+		return f
+	}
 	up := time.Now()
 	f.Ready = up.Sub(f.At)
 	f.Detail = fmt.Sprintf("SIGTERM under load, away %s, started again on its data folder", EmulatorDown)
 	f.Resume = r.resumed(ctx, up, f.At)
-	if rec, err := r.Store.Get(ctx, "_health", "_none"); err != nil || rec != nil {
-		f.Failed = fmt.Sprintf("the table does not answer after the restart: %v", err)
-	}
 	r.Log("  DynamoDB restarted; back after %s, intake resumed after %s", ms(f.Ready), ms(f.Resume))
 	return f
 }
@@ -276,9 +277,10 @@ func (r *BridgeRun) restartSQS(ctx context.Context) Fault {
 	defer r.Sender.Resume()
 	sleep(ctx, time.Second)
 	waited := time.Now()
-	for time.Since(waited) < 3*time.Minute && ctx.Err() == nil {
-		if r.depth(ctx, r.Queues.IntakeQueueURL) == 0 && r.depth(ctx, r.Queues.DeadLetterQueueURL) == 0 {
-			break
+	for !r.queuesEmpty(ctx) {
+		if time.Since(waited) > r.Size.Drain || ctx.Err() != nil {
+			f.At, f.Failed = time.Now(), fmt.Sprintf("not restarted: the queues were not empty after %s (a restart would lose their messages)", r.Size.Drain)
+			return f
 		}
 		sleep(ctx, 200*time.Millisecond)
 	}
@@ -301,6 +303,23 @@ func (r *BridgeRun) restartSQS(ctx context.Context) Fault {
 	f.Resume = r.resumed(ctx, up, f.At)
 	r.Log("  SQS restarted; back after %s, intake resumed after %s", ms(f.Ready), ms(f.Resume))
 	return f
+}
+
+func (r *BridgeRun) queuesEmpty(ctx context.Context) bool {
+	return r.depth(ctx, r.Queues.IntakeQueueURL) == 0 && r.depth(ctx, r.Queues.DeadLetterQueueURL) == 0
+}
+
+// waitTable waits (up to a minute) until the table answers a read: DynamoDB Local may
+// open its port a moment before it serves.
+func (r *BridgeRun) waitTable(ctx context.Context) error {
+	var err error
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && ctx.Err() == nil; {
+		if _, err = r.Store.Get(ctx, "_health", "_none"); err == nil {
+			return nil
+		}
+		sleep(ctx, 200*time.Millisecond)
+	}
+	return fmt.Errorf("the table does not answer after the restart: %v", err)
 }
 
 // depth is what a queue holds: visible, in flight or delayed (-1 when SQS does not answer).
