@@ -13,6 +13,7 @@ import (
 	awssdk "github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+	"github.com/go-logr/logr"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -133,7 +134,7 @@ func (r *BridgeRun) setUpAWS(ctx context.Context) error {
 	r.Log("emulators: SQS on %s (pid %d), DynamoDB on %s (pid %d)", r.AWS.SQSAddr, r.AWS.Pids()[0], r.AWS.DynamoDBAddr, r.AWS.Pids()[1])
 	cfg := bridge.DefaultConfig()
 	cfg.Region, cfg.SQSEndpoint, cfg.DynamoDBEndpoint = "us-east-1", r.AWS.SQSEndpoint(), r.AWS.DynamoDBEndpoint()
-	if r.Clients, err = bridge.NewClients(ctx, cfg); err != nil {
+	if r.Clients, err = bridge.NewClients(ctx, cfg, logr.Discard()); err != nil {
 		return err
 	}
 	r.Store = &bridge.Store{DB: r.Clients.DynamoDB, Table: TableName}
