@@ -34,8 +34,8 @@ type BridgeSize struct {
 // BridgeSizes: full is issue 15's item 4, short runs in CI.
 var BridgeSizes = map[string]BridgeSize{
 	"short": {Messages: 300, Kills: 2, Rate: 10, Drain: 3 * time.Minute},
-	"mid":   {Messages: 2000, Kills: 3, Rate: 20, Drain: 8 * time.Minute},
-	"full":  {Messages: 10000, Kills: 5, Rate: 25, Drain: 20 * time.Minute},
+	"mid":   {Messages: 1000, Kills: 5, Rate: 3, Drain: 10 * time.Minute},
+	"full":  {Messages: 10000, Kills: 5, Rate: 4, Drain: 20 * time.Minute},
 }
 
 // BridgeCapacity is the capacity of the Insight the bridged Agendas queue in.
