@@ -63,11 +63,11 @@ func fakeIntake(t *testing.T, f *fakeAWS) *Intake {
 	return &Intake{Config: cfg, Clients: clients, Store: &Store{DB: clients.DynamoDB, Table: "t"}, Log: logr.Discard()}
 }
 
-// Found by `make chaos` (issue 15, item 4): the dead letter was sent before the rejection's
-// record was written, so while DynamoDB was away every receive of a poison message sent
-// another dead letter before failing on the record — the message was dead-lettered as
-// many times as it was received during the outage. The record is now written first: a
-// receive that cannot record sends nothing, and the message waits in SQS.
+// Found while tracing the double dead letters of `make chaos` (issue 15, item 4): the dead
+// letter was sent before the rejection's record was written, so while DynamoDB was away
+// every receive of a poison message sent another dead letter before failing on the record.
+// The record is now written first: a receive that cannot record sends nothing, and the
+// message waits in SQS.
 func TestDeadLetterSendsNothingWhileTheRecordCannotBeWritten(t *testing.T) {
 	f := &fakeAWS{down: true}
 	in := fakeIntake(t, f)

@@ -238,12 +238,12 @@ func apiErrorDetail(err error) string {
 // deadLetter records the rejection in DynamoDB for the client, in the partition of the
 // sender (see sender.recordKey), then sends the message to the dead-letter queue with the
 // reason. The record comes first: while the table is away a receive sends nothing and the
-// message waits in SQS, instead of leaving one more dead letter per receive (found by
-// `make chaos`, issue 15); a redelivery finds the record (PutRejection keeps it) and sends
-// the dead letter. A crash between the dead letter and the delete may still dead-letter a
-// message twice (SQS is at-least-once); it never loses one. Without mustRecord a failed
-// record write is only logged: the message's last receive must leave SQS with its reason
-// even when the table is what fails.
+// message waits in SQS, instead of leaving one more dead letter per receive (found while
+// tracing the double dead letters of `make chaos`, issue 15); a redelivery finds the
+// record (PutRejection keeps it) and sends the dead letter. A crash between the dead letter
+// and the delete may still dead-letter a message twice (SQS is at-least-once); it never
+// loses one. Without mustRecord a failed record write is only logged: the message's last
+// receive must leave SQS with its reason even when the table is what fails.
 func (i *Intake) deadLetter(ctx context.Context, queue string, m *sqstypes.Message, snd sender, rej *Rejection, mustRecord bool) error {
 	attrs := map[string]sqstypes.MessageAttributeValue{
 		AttrReason:        stringAttr(rej.Reason),
