@@ -85,10 +85,11 @@ bench: ## End-to-end benchmark on envtest (BENCH_SIZE=small: ~200 Agendas, minut
 
 CHAOS_SIZE ?= full
 CHAOS_OUT ?= $(if $(filter full,$(CHAOS_SIZE)),docs/reliability.md,$(POP_CACHE)/chaos-$(CHAOS_SIZE).md)
+CHAOS_MODE ?= all
 
 .PHONY: chaos
-chaos: ## Fault injection on envtest: managers SIGKILLed, leaders killed, kube-apiserver restarted, webhook cut; an auditor's verdict (CHAOS_SIZE=short: ~150 Agendas, minutes; full: issue 15's sizes) into $(CHAOS_OUT).
-	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./test/chaos/cmd/popchaos -size $(CHAOS_SIZE) -out $(CHAOS_OUT)
+chaos: ## Fault injection on envtest: managers SIGKILLed, leaders killed, kube-apiserver restarted, webhook cut; then the AWS bridge with its own emulators restarted and SIGKILLed (CHAOS_MODE=core|bridge|all); the auditors' verdicts (CHAOS_SIZE=short: ~150 Agendas and 300 messages, minutes; full: issue 15's sizes) into $(CHAOS_OUT).
+	KUBEBUILDER_ASSETS="$$(hack/envtest-assets.sh)" go run ./test/chaos/cmd/popchaos -mode $(CHAOS_MODE) -size $(CHAOS_SIZE) -out $(CHAOS_OUT)
 
 .PHONY: test-chaos
 test-chaos: ## The short chaos run, part of `make test`.

@@ -6,7 +6,9 @@
 #   hack/aws-emulators.sh install   # download once (cached)
 #   hack/aws-emulators.sh start     # install if needed, start both, wait until they answer
 #   hack/aws-emulators.sh stop      # stop what start started
-#   hack/aws-emulators.sh env       # print the endpoints as shell exports
+#   hack/aws-emulators.sh env       # print the endpoints (and install folders) as shell exports
+# `make chaos` runs the installed emulators itself, as its own children on its own ports and
+# data folder (test/chaos/emulators.go): it reads the install folders from `env`.
 set -euo pipefail
 
 POP_CACHE=${POP_CACHE:-$HOME/.cache/pop}
@@ -96,6 +98,7 @@ env)
 	echo "export POP_SQS_ENDPOINT=http://127.0.0.1:$SQS_PORT"
 	echo "export POP_DYNAMODB_ENDPOINT=http://127.0.0.1:$DDB_PORT"
 	echo "export POP_DYNAMODB_DIR=$AWS_DIR/dynamodb-local/package/emulator"
+	echo "export POP_FAUXQS_DIR=$AWS_DIR/fauxqs-$FAUXQS_VERSION"
 	;;
 *) echo "usage: $0 install|start|stop|stop-dynamodb|env" >&2; exit 2 ;;
 esac

@@ -235,12 +235,15 @@ func apiErrorDetail(err error) string {
 	return err.Error()
 }
 
-// deadLetter sends the message to the dead-letter queue with the reason, and records the
-// rejection in DynamoDB for the client, in the partition of the sender (see
-// sender.recordKey). A crash between the two may dead-letter a message twice (SQS is
-// at-least-once); it never loses one. Without mustRecord a failed record write is only
-// logged: the message's last receive must leave SQS with its reason even when the
-// table is what fails.
+// deadLetter records the rejection in DynamoDB for the client, in the partition of the
+// sender (see sender.recordKey), then sends the message to the dead-letter queue with the
+// reason. The record comes first: while the table is away a receive sends nothing and the
+// message waits in SQS, instead of leaving one more dead letter per receive (found while
+// tracing the double dead letters of `make chaos`, issue 15); a redelivery finds the
+// record (PutRejection keeps it) and sends the dead letter. A crash between the dead letter
+// and the delete may still dead-letter a message twice (SQS is at-least-once); it never
+// loses one. Without mustRecord a failed record write is only logged: the message's last
+// receive must leave SQS with its reason even when the table is what fails.
 func (i *Intake) deadLetter(ctx context.Context, queue string, m *sqstypes.Message, snd sender, rej *Rejection, mustRecord bool) error {
 	attrs := map[string]sqstypes.MessageAttributeValue{
 		AttrReason:        stringAttr(rej.Reason),
@@ -255,21 +258,23 @@ func (i *Intake) deadLetter(ctx context.Context, queue string, m *sqstypes.Messa
 			attrs[k] = v
 		}
 	}
-	if _, err := i.Clients.SQS.SendMessage(ctx, &sqs.SendMessageInput{
-		QueueUrl: aws.String(i.Config.DeadLetterQueue), MessageBody: m.Body, MessageAttributes: attrs,
-	}); err != nil {
-		return fmt.Errorf("sending to the dead-letter queue: %w", err)
-	}
 	customer, key := snd.recordKey([]byte(aws.ToString(m.Body)), aws.ToString(m.MessageId))
 	err := i.Store.PutRejection(ctx, Record{
 		CustomerID: customer, AgendaID: key, State: StateRejected, Reason: rej.Reason, Message: clip(rej.Detail),
 		MessageID: aws.ToString(m.MessageId), Source: SourceSQS, UpdatedAt: time.Now().UTC().Format(time.RFC3339),
 	}, i.Config.Center)
-	if err != nil && !mustRecord {
-		i.Log.Error(err, "Dead-lettered a message without its DynamoDB record", "messageId", aws.ToString(m.MessageId), "reason", rej.Reason)
-		return nil
+	if err != nil && mustRecord {
+		return err
 	}
-	return err
+	if _, sendErr := i.Clients.SQS.SendMessage(ctx, &sqs.SendMessageInput{
+		QueueUrl: aws.String(i.Config.DeadLetterQueue), MessageBody: m.Body, MessageAttributes: attrs,
+	}); sendErr != nil {
+		return fmt.Errorf("sending to the dead-letter queue: %w", sendErr)
+	}
+	if err != nil {
+		i.Log.Error(err, "Dead-lettered a message without its DynamoDB record", "messageId", aws.ToString(m.MessageId), "reason", rej.Reason)
+	}
+	return nil
 }
 
 // claimOf reads the customer and agenda id a message claims, without validating the rest
