@@ -82,30 +82,10 @@ func (r *AgendaReconciler) findHandlers(ctx context.Context, ag *popv1.Agenda) (
 	return handlers, unavailable, nil
 }
 
-// getHandlerType reads from the cache first; a HandlerType the cache lacks is looked for
-// again on the API server, so that one created a moment before its Agenda is not reported
-// missing (which would also cost the Agenda its place in the queue).
+// getHandlerType finds the HandlerType the Agenda's operations name (nearest: its namespace,
+// then the operator's cluster-wide default; the cache, then the API server).
 func (r *AgendaReconciler) getHandlerType(ctx context.Context, namespace, name string) (*popv1.HandlerType, error) {
-	readers := []client.Reader{r.Client}
-	if r.APIReader != nil {
-		readers = append(readers, r.APIReader)
-	}
-	for _, reader := range readers {
-		for _, ns := range []string{namespace, r.OperatorNamespace} {
-			if ns == "" {
-				continue
-			}
-			var ht popv1.HandlerType
-			err := reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &ht)
-			if err == nil {
-				return &ht, nil
-			}
-			if !apierrors.IsNotFound(err) {
-				return nil, err
-			}
-		}
-	}
-	return nil, nil
+	return nearest[popv1.HandlerType](ctx, r, namespace, name)
 }
 
 // operationTypes lists the Agenda's distinct operation types, sorted.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -88,28 +87,9 @@ func resolvedSpec(tpl *popv1.AgendaTemplate, ag *popv1.Agenda) (*popv1.AgendaSpe
 }
 
 // findTemplate looks the template up in the Agenda's namespace, then the operator's, in the
-// cache and then on the API server (as getHandlerType); nil when it exists in neither.
+// cache and then on the API server; nil when it exists in neither.
 func (r *AgendaReconciler) findTemplate(ctx context.Context, namespace, name string) (*popv1.AgendaTemplate, error) {
-	readers := []client.Reader{r.Client}
-	if r.APIReader != nil {
-		readers = append(readers, r.APIReader)
-	}
-	for _, reader := range readers {
-		for _, ns := range []string{namespace, r.OperatorNamespace} {
-			if ns == "" {
-				continue
-			}
-			var tpl popv1.AgendaTemplate
-			err := reader.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &tpl)
-			if err == nil {
-				return &tpl, nil
-			}
-			if !apierrors.IsNotFound(err) {
-				return nil, err
-			}
-		}
-	}
-	return nil, nil
+	return nearest[popv1.AgendaTemplate](ctx, r, namespace, name)
 }
 
 // agendasNaming maps an AgendaTemplate event to the Agendas waiting for it: unresolved ones
