@@ -106,7 +106,8 @@ func (k *CenterKeeper) renew(ctx context.Context, every time.Duration) (renewedA
 	}
 	peers, err := k.Store.livePeers(ctx, k.Center, renewedAt)
 	if err != nil {
-		return renewedAt, true, true // unknown: fence as if there were
+		k.Log.Error(err, "Reading the other centers' leases failed; fencing as if one were alive")
+		return renewedAt, true, true
 	}
 	return renewedAt, true, peers > 0
 }
