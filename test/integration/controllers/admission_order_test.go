@@ -1,12 +1,14 @@
 package controllers_test
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/watch"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -20,9 +22,11 @@ type admissionRecorder struct {
 	mu     sync.Mutex
 	events []admissionEvent
 	seen   map[admissionEvent]bool
-	// received counts the watch's events; closed is set when its channel closed, last is
-	// the last non-Agenda event (a watch error), for failure messages.
+	// received counts the watch's events, resumed how often it was resumed after the API
+	// server closed it; closed is set when it ended for good, last is the last non-Agenda
+	// event (a watch error), for failure messages.
 	received int
+	resumed  int
 	closed   bool
 	last     string
 }
@@ -33,21 +37,53 @@ type admissionEvent struct {
 	ended bool
 }
 
-// recordAdmissions starts the watch; it stops when the spec ends.
-func recordAdmissions() *admissionRecorder {
+// recordAdmissions starts the watch, of the given namespaces' Agendas or of all (one watch,
+// so that its events keep etcd's order across namespaces); it stops when the spec ends.
+func recordAdmissions(namespace ...string) *admissionRecorder {
 	GinkgoHelper()
 	wc, err := client.NewWithWatch(env.Config, client.Options{Scheme: env.Client.Scheme()})
 	Expect(err).NotTo(HaveOccurred())
-	w, err := wc.Watch(ctx, &popv1.AgendaList{})
+	wctx, stop := context.WithCancel(ctx)
+	DeferCleanup(stop)
+	var opts []client.ListOption
+	if len(namespace) == 1 {
+		opts = append(opts, client.InNamespace(namespace[0]))
+	}
+	w, err := wc.Watch(wctx, &popv1.AgendaList{}, opts...)
 	Expect(err).NotTo(HaveOccurred())
-	DeferCleanup(w.Stop)
 	r := &admissionRecorder{seen: map[admissionEvent]bool{}}
-	go r.consume(w)
+	go r.follow(wctx, wc, w, opts)
 	return r
 }
 
-func (r *admissionRecorder) consume(w watch.Interface) {
+// follow consumes the watch and, when the API server closes it (it drops a watcher that
+// falls behind, as a loaded suite's can), resumes from the last resourceVersion seen, so
+// that the recorded stream stays whole and in order.
+func (r *admissionRecorder) follow(ctx context.Context, wc client.WithWatch, w watch.Interface, opts []client.ListOption) {
 	defer func() { r.mu.Lock(); r.closed = true; r.mu.Unlock() }()
+	for {
+		rv, failed := r.consume(w)
+		w.Stop()
+		if ctx.Err() != nil || failed || rv == "" {
+			return
+		}
+		r.mu.Lock()
+		r.resumed++
+		r.mu.Unlock()
+		var err error
+		resume := append([]client.ListOption{&client.ListOptions{Raw: &metav1.ListOptions{ResourceVersion: rv}}}, opts...)
+		if w, err = wc.Watch(ctx, &popv1.AgendaList{}, resume...); err != nil {
+			r.mu.Lock()
+			r.last = "resuming the watch: " + err.Error()
+			r.mu.Unlock()
+			return
+		}
+	}
+}
+
+// consume records the watch's events until its channel closes; it returns the last
+// resourceVersion seen, and whether the watch ended on an error event (a resume would not help).
+func (r *admissionRecorder) consume(w watch.Interface) (lastRV string, failed bool) {
 	for ev := range w.ResultChan() {
 		r.mu.Lock()
 		r.received++
@@ -57,8 +93,13 @@ func (r *admissionRecorder) consume(w watch.Interface) {
 			r.mu.Lock()
 			r.last = fmt.Sprintf("%s %+v", ev.Type, ev.Object)
 			r.mu.Unlock()
+			if ev.Type == watch.Error {
+				return lastRV, true
+			}
+			continue
 		}
-		if !ok || ev.Type == watch.Deleted {
+		lastRV = ag.ResourceVersion
+		if ev.Type == watch.Deleted {
 			continue
 		}
 		key := ag.Namespace + "/" + ag.Name
@@ -69,6 +110,7 @@ func (r *admissionRecorder) consume(w watch.Interface) {
 			r.add(admissionEvent{key: key, ended: true})
 		}
 	}
+	return lastRV, false
 }
 
 func (r *admissionRecorder) add(ev admissionEvent) {
@@ -104,5 +146,5 @@ func (r *admissionRecorder) endedIn(namespaces map[string]string) int {
 func (r *admissionRecorder) state() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return fmt.Sprintf("watch: %d events, closed %v, last non-Agenda event %q", r.received, r.closed, r.last)
+	return fmt.Sprintf("watch: %d events, resumed %d times, closed %v, last non-Agenda event %q", r.received, r.resumed, r.closed, r.last)
 }

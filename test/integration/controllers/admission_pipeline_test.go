@@ -23,7 +23,7 @@ import (
 // watch starts before the Agendas exist, so it carries no initial list of them.)
 func queueBacklog(ns string, n int, capacity int32) (*admissionRecorder, []string) {
 	GinkgoHelper()
-	admissions := recordAdmissions()
+	admissions := recordAdmissions(ns)
 	ins := localInsight("pipe", ns).Capacity(capacity).Paused(true).Obj()
 	Expect(env.Client.Create(ctx, ins)).To(Succeed())
 	names := make([]string, n)
