@@ -45,36 +45,12 @@ func (r *BridgeRun) Markdown(w io.Writer) {
 }
 
 func (r *BridgeRun) bridgeFaults(p func(string, ...any)) {
-	heads := map[string][2]string{
-		"SIGKILL bridge":   {"successor ready", "first Agenda created"},
-		"restart DynamoDB": {"DynamoDB back", "first Agenda created"},
-		"restart SQS":      {"SQS back, queues created", "first Agenda created"},
-	}
-	for _, kind := range []string{"SIGKILL bridge", "restart DynamoDB", "restart SQS"} {
-		var ready, resume []time.Duration
-		var rows []string
-		for i, f := range r.Faults {
-			if f.Kind != kind {
-				continue
-			}
-			ready, resume = append(ready, f.Ready), append(resume, f.Resume)
-			status := "ok"
-			if f.Failed != "" {
-				status = "**" + f.Failed + "**"
-			}
-			rows = append(rows, fmt.Sprintf("| %d | +%.1f s | %s | %s | %s | %s |", i+1, f.At.Sub(r.Started).Seconds(), f.Detail, ms(f.Ready), ms(f.Resume), status))
-		}
-		if len(rows) == 0 {
-			continue
-		}
-		h := heads[kind]
-		p("#### %s × %d\n", kind, len(rows))
-		p("| # | At | What | To %s | To %s | Status |\n| --- | --- | --- | --- | --- | --- |", h[0], h[1])
-		for _, row := range rows {
-			p("%s", row)
-		}
-		p("\nmin / median / max: %s %s; %s %s\n", h[0], stats(ready), h[1], stats(resume))
-	}
+	faultTables(p, r.Faults, r.Started, []string{"SIGKILL bridge", "restart DynamoDB", "restart SQS"},
+		map[string][2]string{
+			"SIGKILL bridge":   {"successor ready", "first Agenda created"},
+			"restart DynamoDB": {"DynamoDB back", "first Agenda created"},
+			"restart SQS":      {"SQS back, queues created", "first Agenda created"},
+		})
 	if r.Manager != nil {
 		killed := 0
 		for _, l := range r.Manager.Lives() {

@@ -114,16 +114,23 @@ func (r *Run) kindTable(p func(string, ...any)) {
 }
 
 func (r *Run) faultTables(p func(string, ...any)) {
-	heads := map[string][2]string{
-		"SIGKILL manager":        {"successor ready", "first manager write"},
-		"SIGKILL leader":         {"Lease taken over", "first manager write"},
-		"restart kube-apiserver": {"API server healthy", "first manager write"},
-		"webhook unreachable":    {"webhook back", "first create accepted"},
-	}
-	for _, kind := range []string{"SIGKILL manager", "SIGKILL leader", "restart kube-apiserver", "webhook unreachable"} {
+	faultTables(p, r.Faults, r.Started, []string{"SIGKILL manager", "SIGKILL leader", "restart kube-apiserver", "webhook unreachable"},
+		map[string][2]string{
+			"SIGKILL manager":        {"successor ready", "first manager write"},
+			"SIGKILL leader":         {"Lease taken over", "first manager write"},
+			"restart kube-apiserver": {"API server healthy", "first manager write"},
+			"webhook unreachable":    {"webhook back", "first create accepted"},
+		})
+	p("Manager processes: %s\n", r.processes())
+}
+
+// faultTables writes one table per kind of fault, in the given order, with the two times
+// each kind measures (heads: what "ready" and "resumed" mean for it) and their spread.
+func faultTables(p func(string, ...any), faults []Fault, started time.Time, kinds []string, heads map[string][2]string) {
+	for _, kind := range kinds {
 		var ready, resume []time.Duration
 		var rows []string
-		for i, f := range r.Faults {
+		for i, f := range faults {
 			if f.Kind != kind {
 				continue
 			}
@@ -132,7 +139,7 @@ func (r *Run) faultTables(p func(string, ...any)) {
 			if f.Failed != "" {
 				status = "**" + f.Failed + "**"
 			}
-			rows = append(rows, fmt.Sprintf("| %d | +%.1f s | %s | %s | %s | %s |", i+1, f.At.Sub(r.Started).Seconds(), f.Detail, ms(f.Ready), ms(f.Resume), status))
+			rows = append(rows, fmt.Sprintf("| %d | +%.1f s | %s | %s | %s | %s |", i+1, f.At.Sub(started).Seconds(), f.Detail, ms(f.Ready), ms(f.Resume), status))
 		}
 		if len(rows) == 0 {
 			continue
@@ -145,7 +152,6 @@ func (r *Run) faultTables(p func(string, ...any)) {
 		}
 		p("\nmin / median / max: %s %s; %s %s\n", h[0], stats(ready), h[1], stats(resume))
 	}
-	p("Manager processes: %s\n", r.processes())
 }
 
 func (r *Run) processes() string {
