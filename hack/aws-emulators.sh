@@ -41,9 +41,11 @@ install_dynamodb_local() {
 
 running() { [[ -f $RUN_DIR/$1.pid ]] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 
+# A cold JVM on a machine busy compiling took over 30 s to open DynamoDB Local's port (a
+# fresh machine's CI run failed so); two minutes is the bound.
 wait_port() {
 	local name=$1 port=$2
-	for _ in $(seq 1 150); do
+	for _ in $(seq 1 600); do
 		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
 		running "$name" || { log "$name exited; its log:"; tail -20 "$RUN_DIR/$name.log" >&2; return 1; }
 		sleep 0.2
