@@ -15,6 +15,7 @@ import (
 	logf "sigs.k8s.io/controller-runtime/pkg/log"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/archive"
 	"github.com/pop-operator/pop/internal/execution"
 )
 
@@ -36,6 +37,7 @@ type AgendaReconciler struct {
 	// unavailable, Pod refused for a reason that may pass); execution.DefaultLaunchWait if 0.
 	LaunchWait time.Duration
 	graphs     graphCache
+	archives   archiveCache
 	// written maps an Agenda's key to this controller's last status write (writtenVersion).
 	// A cached copy with another version may predate that write, so it is re-read from the
 	// API server instead of being acted on and refused as stale. Keyed by name, not UID, so
@@ -98,7 +100,11 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if needsTemplate(&ag) {
 		return r.resolveTemplate(ctx, &ag)
 	}
-	obs, err := r.observe(ctx, &ag)
+	view, err := r.expand(ctx, &ag)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	obs, err := r.observe(ctx, view.full)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
@@ -106,15 +112,40 @@ func (r *AgendaReconciler) reconcile(ctx context.Context, req ctrl.Request) (ctr
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.writeStatus(ctx, &ag, plan.Status); err != nil {
+	if err := r.writeStatus(ctx, &ag, view, plan.Status); err != nil {
 		return ctrl.Result{}, err
 	}
 	return r.afterWrite(ctx, &ag, obs.Pods, plan.RequeueAfter)
 }
 
+// agendaView is an Agenda as the planner sees it: full has the whole operation list
+// (archive.Expand), arch the archive it was built from. A settled Agenda (finished, no rerun
+// to make) is planned from its stored status as it is: nothing changes it, so its archive is
+// not read and its status not compacted.
+type agendaView struct {
+	full    *popv1.Agenda
+	arch    archive.Archive
+	settled bool
+}
+
+// expand builds the planner's view of the stored Agenda ag.
+func (r *AgendaReconciler) expand(ctx context.Context, ag *popv1.Agenda) (agendaView, error) {
+	if popv1.IsFinished(ag) && (!ag.DeletionTimestamp.IsZero() || !popv1.RerunPending(ag)) {
+		return agendaView{full: ag, settled: true}, nil
+	}
+	arch, err := r.archiveOf(ctx, ag)
+	if err != nil {
+		return agendaView{}, err
+	}
+	full := *ag // the planner copies what it changes
+	full.Status.Operations = archive.Expand(ag, arch)
+	return agendaView{full: &full, arch: arch}, nil
+}
+
 // forget drops what the controller remembers of an Agenda that is gone.
 func (r *AgendaReconciler) forget(key types.NamespacedName) {
 	r.graphs.forget(key)
+	r.archives.forget(key)
 	r.written.Delete(key)
 	r.cleaned.Delete(key)
 }
@@ -156,14 +187,28 @@ func (r *AgendaReconciler) deleteExpired(ctx context.Context, ag *popv1.Agenda) 
 	return err
 }
 
-// writeStatus is the one place an Agenda's status is written: a patch when it changed. The
-// optimistic lock makes a write based on
-// a stale read fail (and the reconcile retry) instead of overwriting the scheduler's
-// Admitted condition or a newer outcome. Events and metrics follow only a stored write: a
-// refused one is computed again by the retry, which would count the same change twice.
-func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, st popv1.AgendaStatus) error {
+// writeStatus is the one place an Agenda's status is written: a patch when it changed. next
+// is the whole status the planner computed; what is stored is its compact form
+// (archive.Compact): the finished operations due for a shard are written into a new one
+// first, then the status counts it. The optimistic lock makes a write based on a stale read
+// fail (and the reconcile retry) instead of overwriting the scheduler's Admitted condition or
+// a newer outcome; a shard written before a refused status write is not counted, and the
+// retry writes it again. Events and metrics follow only a stored write: a refused one is
+// computed again by the retry, which would count the same change twice.
+func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, view agendaView, next popv1.AgendaStatus) error {
+	st, seals := next, [][]popv1.OperationStatus(nil)
+	if !view.settled {
+		seals, st.Operations = archive.Compact(next.Operations, view.arch)
+		st.Counts, st.Shards = archive.Count(next.Operations), ag.Status.Shards
+	}
 	if statusEqual(ag.Status, st) {
 		return nil
+	}
+	for _, seal := range seals {
+		if err := r.writeShard(ctx, ag, st.Shards, seal); err != nil {
+			return err
+		}
+		st.Shards++
 	}
 	before := ag.DeepCopy()
 	ag.Status = st
@@ -171,8 +216,14 @@ func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, st
 	err := r.Client.Status().Patch(ctx, ag, patch, client.FieldOwner(AgendaFieldOwner))
 	switch {
 	case err == nil:
-		r.written.Store(client.ObjectKeyFromObject(ag), writtenVersion{uid: ag.UID, resourceVersion: ag.ResourceVersion})
-		r.recordTransitions(ctx, before, &st)
+		key := client.ObjectKeyFromObject(ag)
+		r.written.Store(key, writtenVersion{uid: ag.UID, resourceVersion: ag.ResourceVersion})
+		if popv1.IsFinished(ag) {
+			r.archives.forget(key)
+		} else if len(seals) > 0 {
+			r.sealed(ag, view.arch, seals)
+		}
+		r.recordTransitions(ctx, view.full, &next)
 		return nil
 	case apierrors.IsNotFound(err):
 		return nil

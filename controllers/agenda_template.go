@@ -43,12 +43,12 @@ func (r *AgendaReconciler) resolveTemplate(ctx context.Context, ag *popv1.Agenda
 	if tpl == nil {
 		why := fmt.Sprintf("AgendaTemplate %q not found in namespace %q or %q", ag.Spec.Template, ag.Namespace, r.OperatorNamespace)
 		plan := execution.AwaitTemplate(ag, why, r.now(), r.LaunchWait)
-		return ctrl.Result{RequeueAfter: plan.RequeueAfter}, r.writeStatus(ctx, ag, plan.Status)
+		return ctrl.Result{RequeueAfter: plan.RequeueAfter}, r.writeStatus(ctx, ag, agendaView{full: ag}, plan.Status)
 	}
 	spec, errs := resolvedSpec(tpl, ag)
 	if len(errs) > 0 {
 		plan := execution.Decide(execution.Observed{Agenda: ag, Now: r.now(), SpecErrors: errs})
-		return ctrl.Result{}, r.writeStatus(ctx, ag, plan.Status)
+		return ctrl.Result{}, r.writeStatus(ctx, ag, agendaView{full: ag}, plan.Status)
 	}
 	ref, _ := json.Marshal(popv1.TemplateRef{Namespace: tpl.Namespace, Name: tpl.Name, UID: string(tpl.UID), ResourceVersion: tpl.ResourceVersion})
 	resolved := ag.DeepCopy()

@@ -6,17 +6,24 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// MaxOperations is the most operations one Agenda may hold. It does not keep the Agenda
-// under etcd's request limit: the status holds every operation's output, so 1,000
-// operations with outputs near their bound can exceed it (docs/api.md, Output bound); the
-// status layout that removes this limit is issue 14's.
-const MaxOperations = 1000
+// MaxOperations is the most operations one Agenda's spec may hold. The status does not
+// grow with them (finished operations are archived in OperationShards, docs/status-layout.md);
+// the spec does, and is bounded by MaxSpecBytes.
+const MaxOperations = 10000
 
 // MaxGeneratedOperations bounds the operations an Agenda's fan-outs (forEach) generate,
-// all groups together: each has its own status entry and Pods. status.operations holds the
-// spec's operations and the generated ones, so it is bounded by MaxOperations +
-// MaxGeneratedOperations (docs/workflow-language.md, Fan-out).
-const MaxGeneratedOperations = 1000
+// all groups together: each has its own status entry (archived once finished) and Pods
+// (docs/workflow-language.md, Fan-out).
+const MaxGeneratedOperations = 10000
+
+// MaxParallelism is the most operations of one Agenda in progress at once, and the bound
+// when neither spec.parallelism nor the Insight's defaultParallelism sets one: the status
+// lists every operation in progress, so this bounds its size (docs/status-layout.md).
+const MaxParallelism = 1000
+
+// MaxSpecBytes bounds an Agenda's spec as JSON: the admission webhook refuses a larger one,
+// so that spec and status together stay under etcd's request limit (docs/status-layout.md).
+const MaxSpecBytes = 512 * 1024
 
 // Operation is one step of an Agenda, run in its own Pod.
 type Operation struct {
@@ -239,7 +246,7 @@ type AgendaSpec struct {
 	// operations are the steps of the workflow; names are unique. Required unless template
 	// is given, in which case the controller writes the template's operations here.
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:MaxItems=10000
 	// +listType=map
 	// +listMapKey=name
 	// +optional
@@ -290,11 +297,12 @@ type AgendaSpec struct {
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 
-	// parallelism bounds how many of the Agenda's operations, generated ones included, have
-	// a live Pod at once; ready operations start in order until the limit. Unset: no bound
-	// beyond the Insight's.
+	// parallelism bounds how many of the Agenda's operations, generated ones included, are in
+	// progress at once: with a live Pod, waiting for a retry's backoff, or kept from starting
+	// (HandlerType unavailable, Pod refused); ready operations start in order until the limit.
+	// Unset: the Insight's defaultParallelism, else MaxParallelism.
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2000
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	Parallelism *int32 `json:"parallelism,omitempty"`
 
@@ -419,6 +427,12 @@ type OperationStatus struct {
 	// +kubebuilder:validation:MaxLength=1024
 	// +optional
 	Message string `json:"message,omitempty"`
+
+	// items is, for a fan-out's own entry, the number of operations it generated (name[0] to
+	// name[items-1]); those still waiting with nothing recorded may be absent from the status.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Items int32 `json:"items,omitempty"`
 }
 
 // AgendaStatus is the observed state of an Agenda.
@@ -492,11 +506,25 @@ type AgendaStatus struct {
 	// operations fan-outs generated (encode[0], encode[1], …), group by group in item order.
 	// A fan-out's own entry (encode) is Executing while its items run and ends Succeeded
 	// when all of them succeeded or were skipped, Failed otherwise.
-	// +listType=map
-	// +listMapKey=name
-	// +kubebuilder:validation:MaxItems=2000
+	//
+	// It lists the operations not archived (docs/status-layout.md): the finished ones are moved
+	// in batches to OperationShards (see shards), and in an Agenda of more than
+	// InlineWaitingAbove operations those still waiting with nothing recorded are left out. Read
+	// the whole list with archive.Load (popctl get shows it); counts sums it up.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=4000
 	// +optional
 	Operations []OperationStatus `json:"operations,omitempty"`
+
+	// shards is the number of OperationShards holding this Agenda's archived operations,
+	// named by ShardName from index 0.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	Shards int32 `json:"shards,omitempty"`
+
+	// counts counts all of the Agenda's operations by state, the archived ones included.
+	// +optional
+	Counts *OperationCounts `json:"counts,omitempty"`
 }
 
 // Agenda is a workflow: a DAG of operations admitted as a whole by an Insight, each

@@ -63,7 +63,7 @@ type AgendaTemplateSpec struct {
 
 	// operations are the workflow's steps, as in an Agenda.
 	// +kubebuilder:validation:MinItems=1
-	// +kubebuilder:validation:MaxItems=1000
+	// +kubebuilder:validation:MaxItems=10000
 	// +listType=map
 	// +listMapKey=name
 	// +required

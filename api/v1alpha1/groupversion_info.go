@@ -27,6 +27,7 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&Insight{}, &InsightList{},
 		&HandlerType{}, &HandlerTypeList{},
 		&AgendaTemplate{}, &AgendaTemplateList{},
+		&OperationShard{}, &OperationShardList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -26,10 +26,8 @@ type OutputSpec struct {
 	// +optional
 	Mode OutputMode `json:"mode,omitempty"`
 
-	// maxBytes bounds the output kept in the Agenda's status for one operation. Larger
-	// outputs fail the operation: one handler cannot grow the Agenda without bound. The
-	// bound is per operation; it does not keep a 1,000-operation Agenda under etcd's
-	// request limit (see MaxOperations).
+	// maxBytes bounds the output kept for one operation (in the Agenda's status, then in an
+	// OperationShard). Larger outputs fail the operation.
 	// +kubebuilder:validation:Minimum=2
 	// +kubebuilder:validation:Maximum=4096
 	// +kubebuilder:default=1024

@@ -135,10 +135,11 @@ type InsightSpec struct {
 	PriorityClassName string `json:"priorityClassName,omitempty"`
 
 	// defaultParallelism bounds how many operations of an Agenda this Insight admitted, its
-	// fan-outs' generated ones included, have a live Pod at once, when the Agenda sets no
-	// spec.parallelism of its own (issue 14 item 3). Unset: no bound.
+	// fan-outs' generated ones included, are in progress at once (see the Agenda's
+	// spec.parallelism), when the Agenda sets no spec.parallelism of its own. Unset:
+	// MaxParallelism.
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=2000
+	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	DefaultParallelism *int32 `json:"defaultParallelism,omitempty"`
 }

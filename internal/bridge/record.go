@@ -98,6 +98,11 @@ func RecordOf(ag *popv1.Agenda, customer string, now time.Time, ttl time.Duratio
 	r.Reason, r.Message = failureOf(ag)
 	r.Operations, r.OperationCounts = listed(ag.Status.Operations)
 	r.OperationsTotal, r.OperationsListed = len(ag.Status.Operations), len(r.Operations)
+	if c := ag.Status.Counts; c != nil {
+		// The status lists only the operations not archived (docs/status-layout.md): those
+		// are what the record lists, and counts counts all, read without the shards.
+		r.OperationCounts, r.OperationsTotal = countsOf(c), int(c.Total)
+	}
 	if ttl > 0 && ag.Status.CompletionTime != nil {
 		r.ExpiresAt = ag.Status.CompletionTime.Add(ttl).Unix()
 	}
@@ -154,6 +159,23 @@ func listed(ops []popv1.OperationStatus) ([]OperationRecord, map[string]int) {
 		}
 	}
 	return out, counts
+}
+
+// countsOf is status.counts as the record's operationCounts: states with no operation left out.
+func countsOf(c *popv1.OperationCounts) map[string]int {
+	out := map[string]int{}
+	for state, n := range map[popv1.OperationState]int32{
+		popv1.OperationWaiting: c.Waiting, popv1.OperationExecuting: c.Executing, popv1.OperationSucceeded: c.Succeeded,
+		popv1.OperationFailed: c.Failed, popv1.OperationSkipped: c.Skipped, popv1.OperationCancelled: c.Cancelled,
+	} {
+		if n > 0 {
+			out[string(state)] = int(n)
+		}
+	}
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // levelOf is a state's place in interest; unknown states come last.

@@ -1,6 +1,7 @@
 package dag
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -15,10 +16,22 @@ import (
 
 var operationsPath = field.NewPath("spec", "operations")
 
+// specBytes is the spec's size as JSON, which MaxSpecBytes bounds.
+func specBytes(spec *popv1.AgendaSpec) int {
+	b, err := json.Marshal(spec)
+	if err != nil {
+		return 0
+	}
+	return len(b)
+}
+
 // Build validates spec's operations and returns their graph. Every problem is returned,
 // each with its exact field path; the graph is nil when there is any.
 func Build(spec *popv1.AgendaSpec) (*Graph, field.ErrorList) {
 	names, errs := collectNames(spec.Operations)
+	if n := specBytes(spec); n > popv1.MaxSpecBytes {
+		errs = append(errs, field.TooLong(field.NewPath("spec"), fmt.Sprintf("%d bytes of JSON", n), popv1.MaxSpecBytes))
+	}
 	index := make(map[string]int, len(names))
 	for i, n := range names {
 		if _, dup := index[n]; !dup {

@@ -111,13 +111,13 @@ func TestBuildErrors(t *testing.T) {
 			agenda: builders.MakeAgenda("a", "ns").Op("encode", "t").ForEach("@<pop.agendaId>"),
 			want:   []string{`spec.operations[0].forEach: Invalid value: "@<pop.agendaId>": @<pop.agendaId>: a forEach reads an operation's output`},
 		},
-		"forEach of more than 1000 literal items": {
-			agenda: builders.MakeAgenda("a", "ns").Op("encode", "t").ForEach(make([]any, 1001)),
-			want:   []string{`spec.operations[0].forEach: Invalid value: "[null,null,null,null,null,null,null,null,null,null,null,null,nul...": forEach has 1001 items; at most 1000`},
+		"forEach of more than 10000 literal items": {
+			agenda: builders.MakeAgenda("a", "ns").Op("encode", "t").ForEach(make([]any, 10001)),
+			want:   []string{`spec.operations[0].forEach: Invalid value: "[null,null,null,null,null,null,null,null,null,null,null,null,nul...": forEach has 10001 items; at most 10000`},
 		},
 		"literal forEach items over the Agenda's bound together": {
-			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").ForEach(make([]any, 600)).Op("b", "t").ForEach(make([]any, 600)),
-			want:   []string{`spec.operations[1].forEach: Too many: 1200: must have at most 1000 items`},
+			agenda: builders.MakeAgenda("a", "ns").Op("a", "t").ForEach(make([]any, 6000)).Op("b", "t").ForEach(make([]any, 6000)),
+			want:   []string{`spec.operations[1].forEach: Too many: 12000: must have at most 10000 items`},
 		},
 		"@<item> outside a forEach operation": {
 			agenda: builders.MakeAgenda("a", "ns").Op("a", "t", map[string]any{"seg": "@<item::/uri>"}),

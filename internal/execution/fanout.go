@@ -135,6 +135,7 @@ func (p *planner) expand(i int, src *sources) {
 		return
 	}
 	p.keepItems(i, len(items))
+	s.Items = int32(len(items))
 	if len(items) == 0 {
 		s.State, s.Output, s.Progress, s.Message, s.CompletionTime = popv1.OperationSucceeded, "[]", 100, "fan-out over 0 items", &now
 		return
@@ -304,25 +305,53 @@ func mainOutcome(ag *popv1.Agenda, ops []popv1.OperationStatus) (phase string, f
 	return string(popv1.PhaseSucceeded), failed
 }
 
-// livePods is the number of entries with a live Pod, the count spec.parallelism bounds.
-func (p *planner) livePods() int {
-	n := 0
-	for _, s := range p.ops {
-		if s.State == popv1.OperationExecuting && s.Pod != "" {
-			n++
-		}
+// inProgress says whether an entry holds one of the Agenda's parallelism slots: it has a
+// live Pod, waits for a retry's backoff, or is kept from starting (HandlerType unavailable,
+// Pod refused). Counting the last two bounds how many entries the status must list at once
+// (docs/status-layout.md), as a Pending Pod holds its slot.
+func inProgress(s *popv1.OperationStatus) bool {
+	switch s.State {
+	case popv1.OperationExecuting:
+		return s.Pod != ""
+	case popv1.OperationWaiting:
+		return s.NextAttemptTime != nil || s.BlockedSince != nil
 	}
-	return n
+	return false
 }
 
-// atParallelism reports whether spec.parallelism, else the Insight's defaultParallelism,
-// allows no further Pod now.
-func (p *planner) atParallelism() bool {
-	lim := p.obs.Agenda.Spec.Parallelism
-	if lim == nil {
-		lim = p.obs.DefaultParallelism
+// parallelism is the Agenda's bound: spec.parallelism, else the Insight's
+// defaultParallelism, else MaxParallelism.
+func (p *planner) parallelism() int {
+	switch {
+	case p.obs.Agenda.Spec.Parallelism != nil:
+		return int(*p.obs.Agenda.Spec.Parallelism)
+	case p.obs.DefaultParallelism != nil:
+		return int(*p.obs.DefaultParallelism)
 	}
-	return lim != nil && p.livePods() >= int(*lim)
+	return popv1.MaxParallelism
+}
+
+// takeSlot reports whether entry i may start now, and counts it if it takes a new slot. An
+// entry in progress already holds its slot; another needs a free one. The count is made
+// once per plan and kept up to date by every start, so that a pass over thousands of ready
+// entries does not recount the list for each.
+func (p *planner) takeSlot(i int) bool {
+	if inProgress(&p.ops[i]) {
+		return true
+	}
+	if p.busy < 0 {
+		p.busy = 0
+		for k := range p.ops {
+			if inProgress(&p.ops[k]) {
+				p.busy++
+			}
+		}
+	}
+	if p.busy >= p.parallelism() {
+		return false
+	}
+	p.busy++
+	return true
 }
 
 // orderGenerated sorts the generated entries group by group (spec order), item by item,

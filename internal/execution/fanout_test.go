@@ -175,8 +175,13 @@ func TestFanOutRules(t *testing.T) {
 			wantGroup: popv1.OperationFailed, wantMsg: "forEach: @<scan.out::/segments>: /segments not found in scan.out (add ? to make it optional)", wantJoin: popv1.OperationSkipped,
 		},
 		"over fanout.MaxItems: the group fails with the bound": {
-			agenda: scanFan(), scanOut: `{"segments":[` + strings.Repeat(`1,`, 1000) + `1]}`,
-			wantGroup: popv1.OperationFailed, wantMsg: "forEach: forEach has 1001 items; at most 1000", wantJoin: popv1.OperationSkipped,
+			// more items than an output may hold (maxBytes): the array comes from the params
+			agenda: builders.MakeAgenda("ag", "ns").Params(map[string]any{"segments": make([]any, 10001)}).
+				Op("scan", "h").
+				Op("encode", "h", "@<item>").ForEach("@<agenda.params::/segments>").DependsOn("scan").
+				Op("join", "h", "@<encode.out>"),
+			scanOut:   `{}`,
+			wantGroup: popv1.OperationFailed, wantMsg: "forEach: forEach has 10001 items; at most 10000", wantJoin: popv1.OperationSkipped,
 		},
 		"a when false on the group: Skipped once, no item, join skipped": {
 			agenda: builders.MakeAgenda("ag", "ns").Op("scan", "h").
@@ -266,12 +271,15 @@ func TestFanOutItemFailure(t *testing.T) {
 			if s := r.status("encode[0]"); s.State != popv1.OperationWaiting || s.Failures != 1 {
 				t.Fatalf("encode[0] = %s after %d failures, want a retry waiting", s.State, s.Failures)
 			}
-			r.done("encode[1]", true, `"B"`) // started while encode[0] waited for its backoff
+			// A retry waiting for its backoff holds its parallelism slot: encode[1] waits.
+			if s := r.status("encode[1]"); s.State != popv1.OperationWaiting || s.Pod != "" {
+				t.Fatalf("encode[1] = %s (Pod %q) while encode[0] waits for its retry, want Waiting", s.State, s.Pod)
+			}
 			r.now = r.now.Add(time.Minute)
 			r.step()
 			r.done("encode[0]", false, "")
 			r.step()
-			for _, n := range []string{"encode[2]", "encode[3]"} {
+			for _, n := range []string{"encode[1]", "encode[2]", "encode[3]"} {
 				if r.state(n) == popv1.OperationExecuting {
 					r.done(n, true, `"x"`)
 					r.step()
@@ -328,17 +336,21 @@ func TestFanOutCancel(t *testing.T) {
 }
 
 func TestFanOutBoundPerAgenda(t *testing.T) {
-	r := newFanRun(t, builders.MakeAgenda("ag", "ns").Params(map[string]any{"a": make([]any, 600), "b": make([]any, 600)}).
+	r := newFanRun(t, builders.MakeAgenda("ag", "ns").Params(map[string]any{"a": make([]any, 6000), "b": make([]any, 6000)}).
 		Op("one", "h").ForEach("@<agenda.params::/a>").Op("two", "h").ForEach("@<agenda.params::/b>").DependsOn("one"))
 	r.step()
-	if n := len(r.ag.Status.Operations); n != 602 {
-		t.Fatalf("%d entries, want 602", n)
+	if n := len(r.ag.Status.Operations); n != 6002 {
+		t.Fatalf("%d entries, want 6002", n)
 	}
-	for k := 2; k < 602; k++ {
-		r.done(r.ag.Status.Operations[k].Name, true, "")
+	for r.state("one") == popv1.OperationExecuting { // MaxParallelism at a time
+		for k := 2; k < 6002; k++ {
+			if o := r.ag.Status.Operations[k]; o.State == popv1.OperationExecuting {
+				r.done(o.Name, true, "")
+			}
+		}
+		r.step()
 	}
-	r.step()
-	want := "forEach: 600 items would make 1200 generated operations in this Agenda; at most 1000"
+	want := "forEach: 6000 items would make 12000 generated operations in this Agenda; at most 10000"
 	if s := r.status("two"); s.State != popv1.OperationFailed || s.Message != want {
 		t.Errorf("two = %s %q, want Failed %q", s.State, s.Message, want)
 	}

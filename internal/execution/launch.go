@@ -41,7 +41,7 @@ func Refuse(obs Observed, plan Plan, refusals []Refusal) Plan {
 		return plan
 	}
 	plan.Status = *plan.Status.DeepCopy()
-	p := &planner{obs: obs, ops: plan.Status.Operations, plan: plan}
+	p := &planner{obs: obs, ops: plan.Status.Operations, plan: plan, busy: -1}
 	if plan.RequeueAfter > 0 {
 		p.recheck = obs.Now.Add(plan.RequeueAfter)
 	}

@@ -30,7 +30,9 @@ func rerun(obs Observed) popv1.AgendaStatus {
 		// succeeded items stay), so that their attempts keep counting and no Pod name repeats.
 		keep := k >= len(ag.Spec.Operations) && rerunMode(ag.Spec.Rerun) == popv1.RerunFromFailure && o.State == popv1.OperationSucceeded
 		if ok && reset[i] && !keep {
-			*o = popv1.OperationStatus{Name: o.Name, State: popv1.OperationWaiting, Attempts: o.Attempts}
+			// A group keeps its items count: the items it keeps (FromFailure's succeeded ones)
+			// may be archived, and the count is what lists them (archive.Expand).
+			*o = popv1.OperationStatus{Name: o.Name, State: popv1.OperationWaiting, Attempts: o.Attempts, Items: o.Items}
 		}
 	}
 	st.ObservedRerunID = ag.Spec.Rerun.ID

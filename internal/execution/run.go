@@ -28,11 +28,14 @@ type planner struct {
 	recheck time.Time
 	// generated caches opAt's operations for generated entries, by index.
 	generated map[int]*popv1.Operation
+	// busy counts the entries in progress (inProgress), once takeSlot first needs it; -1
+	// until then.
+	busy int
 }
 
 // run plans an admitted, unfinished Agenda from its Pods.
 func run(obs Observed) Plan {
-	p := &planner{obs: obs}
+	p := &planner{obs: obs, busy: -1}
 	p.plan.Status = *obs.Agenda.Status.DeepCopy()
 	setAccepted(&p.plan.Status, obs.Agenda.Generation, obs.Unavailable)
 	p.ops = alignOperations(obs.Agenda)
@@ -374,7 +377,8 @@ func (p *planner) launchPass(src *sources) (ended bool) {
 // start launches entry i's next attempt, unless spec.parallelism is reached, its HandlerType
 // is unavailable or its payload does not resolve (which fails it).
 func (p *planner) start(i int, src *sources) {
-	if p.atParallelism() {
+	held := inProgress(&p.ops[i])
+	if !p.takeSlot(i) {
 		return
 	}
 	s, now, op := &p.ops[i], p.obs.Now, p.opAt(i)
@@ -390,6 +394,9 @@ func (p *planner) start(i int, src *sources) {
 		payload, err = p.itemPayload(i, src, s.Attempts+1)
 	}
 	if err != nil {
+		if !held {
+			p.busy-- // the slot it took is free again
+		}
 		s.State, s.Message = popv1.OperationFailed, truncate(fmt.Sprintf("resolving payload of operation %q: %v", s.Name, err))
 		s.CompletionTime = ptrTime(metav1.NewTime(now))
 		return

@@ -14,7 +14,7 @@ import (
 
 // MaxItems bounds one fan-out: every generated operation has its own status and Pods, so a
 // tenant's array may not grow an Agenda without limit.
-const MaxItems = 1000
+const MaxItems = 10000
 
 // Sources a generated operation's payload may read besides those of any operation.
 const (

@@ -19,7 +19,7 @@ func TestItems(t *testing.T) {
 		{json: `"a,b"`, wantErr: "got a string"},
 		{json: `null`, wantErr: "got null"},
 		{json: `7`, wantErr: "got a number"},
-		{json: "[" + strings.Repeat("1,", MaxItems) + "1]", wantErr: "has 1001 items; at most 1000"},
+		{json: "[" + strings.Repeat("1,", MaxItems) + "1]", wantErr: "has 10001 items; at most 10000"},
 	} {
 		v, err := refs.Decode([]byte(tc.json))
 		if err != nil {

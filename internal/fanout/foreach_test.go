@@ -23,7 +23,7 @@ func TestParse(t *testing.T) {
 		{json: `"@<scan.out"`, wantErr: "unterminated reference"},
 		{json: `{"a":1}`, wantErr: "got an object"},
 		{json: `3`, wantErr: "got a number"},
-		{json: "[" + strings.Repeat("1,", MaxItems) + "1]", wantErr: "has 1001 items; at most 1000"},
+		{json: "[" + strings.Repeat("1,", MaxItems) + "1]", wantErr: "has 10001 items; at most 10000"},
 	} {
 		f, err := Parse([]byte(tc.json))
 		switch {
@@ -60,8 +60,8 @@ func TestForEachResolve(t *testing.T) {
 		t.Errorf("a missing pointer: %v, want an error saying so", err)
 	}
 	long := make([]any, MaxItems+1)
-	if _, err := f.Resolve(lookup(map[string]any{"segments": long})); err == nil || !strings.Contains(err.Error(), "at most 1000") {
-		t.Errorf("1001 items: %v, want the bound", err)
+	if _, err := f.Resolve(lookup(map[string]any{"segments": long})); err == nil || !strings.Contains(err.Error(), "at most 10000") {
+		t.Errorf("10001 items: %v, want the bound", err)
 	}
 	lit, _ := Parse([]byte(`[1,{"a":2}]`))
 	items, err = lit.Resolve(nil)

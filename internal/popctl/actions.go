@@ -1,6 +1,7 @@
 package popctl
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/archive"
 )
 
 func finished(ag *popv1.Agenda) bool {
@@ -43,7 +45,7 @@ func watchCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				done, err := follow(g, w, tty)
+				done, err := follow(cmd.Context(), g, c, w, tty)
 				w.Stop()
 				if done || err != nil || cmd.Context().Err() != nil {
 					return err
@@ -53,12 +55,18 @@ func watchCmd(g *globals) *cobra.Command {
 	}
 }
 
-// follow renders every change until the Agenda finishes or the watch ends.
-func follow(g *globals, w watch.Interface, tty bool) (bool, error) {
+// follow renders every change until the Agenda finishes or the watch ends. The archive is
+// read again only when the Agenda sealed a new shard.
+func follow(ctx context.Context, g *globals, c client.Reader, w watch.Interface, tty bool) (bool, error) {
+	var shards archiveOf
 	for ev := range w.ResultChan() {
-		ag, ok := ev.Object.(*popv1.Agenda)
+		stored, ok := ev.Object.(*popv1.Agenda)
 		if !ok {
 			continue
+		}
+		ag, err := shards.expand(ctx, c, stored)
+		if err != nil {
+			return true, err
 		}
 		if ev.Type == watch.Deleted {
 			_, err := fmt.Fprintf(g.out, "Agenda %s was deleted\n", ag.Name)
@@ -77,6 +85,26 @@ func follow(g *globals, w watch.Interface, tty bool) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// archiveOf keeps the archive of the Agenda a watch follows, as of its shard count.
+type archiveOf struct {
+	uid    types.UID
+	shards int32
+	arch   archive.Archive
+}
+
+func (a *archiveOf) expand(ctx context.Context, c client.Reader, ag *popv1.Agenda) (*popv1.Agenda, error) {
+	if a.arch == nil || a.uid != ag.UID || a.shards != ag.Status.Shards {
+		arch, err := archive.Load(ctx, c, ag)
+		if err != nil {
+			return nil, err
+		}
+		a.uid, a.shards, a.arch = ag.UID, ag.Status.Shards, arch
+	}
+	out := ag.DeepCopy()
+	out.Status.Operations = archive.Expand(ag, a.arch)
+	return out, nil
 }
 
 func cancelCmd(g *globals) *cobra.Command {

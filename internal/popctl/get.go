@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/archive"
 )
 
 func getCmd(g *globals) *cobra.Command {
@@ -21,14 +22,19 @@ func getCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			var ag popv1.Agenda
-			if err := c.Get(cmd.Context(), types.NamespacedName{Namespace: ns, Name: args[0]}, &ag); err != nil {
+			var stored popv1.Agenda
+			if err := c.Get(cmd.Context(), types.NamespacedName{Namespace: ns, Name: args[0]}, &stored); err != nil {
 				return err
 			}
-			if done, err := printObject(g.out, g.output, &ag); done {
+			// The whole operation list, archived operations included (docs/status-layout.md).
+			ag, err := archive.WithOperations(cmd.Context(), c, &stored)
+			if err != nil {
 				return err
 			}
-			return RenderTree(g.out, &ag, time.Now())
+			if done, err := printObject(g.out, g.output, ag); done {
+				return err
+			}
+			return RenderTree(g.out, ag, time.Now())
 		},
 	}
 }

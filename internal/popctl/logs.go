@@ -11,6 +11,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/archive"
 	"github.com/pop-operator/pop/internal/podspec"
 )
 
@@ -29,11 +30,15 @@ func logsCmd(g *globals) *cobra.Command {
 			if g.restConfig == nil {
 				return fmt.Errorf("logs needs a kubeconfig")
 			}
-			var ag popv1.Agenda
-			if err := c.Get(cmd.Context(), types.NamespacedName{Namespace: ns, Name: args[0]}, &ag); err != nil {
+			var stored popv1.Agenda
+			if err := c.Get(cmd.Context(), types.NamespacedName{Namespace: ns, Name: args[0]}, &stored); err != nil {
 				return err
 			}
-			pod, err := podOf(&ag, args[1], attempt)
+			ag, err := archive.WithOperations(cmd.Context(), c, &stored)
+			if err != nil {
+				return err
+			}
+			pod, err := podOf(ag, args[1], attempt)
 			if err != nil {
 				return err
 			}

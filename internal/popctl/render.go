@@ -51,18 +51,27 @@ func RenderList(w io.Writer, items []popv1.Agenda, now time.Time) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPHASE\tINSIGHT\tPROGRESS\tOPERATIONS\tAGE")
 	for _, ag := range items {
-		done := 0
-		for _, o := range ag.Status.Operations {
-			if o.State == popv1.OperationSucceeded {
-				done++
-			}
-		}
-		// Generated operations (a fan-out's items) count like the spec's.
-		total := max(len(ag.Spec.Operations), len(ag.Status.Operations))
+		done, total := operationCounts(&ag)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d%%\t%d/%d\t%s\n", ag.Name, orDash(string(ag.Status.Phase)), orDash(ag.Status.Insight),
 			ag.Status.PercentComplete, done, total, age(now.Sub(ag.CreationTimestamp.Time)))
 	}
 	return tw.Flush()
+}
+
+// operationCounts is how many of the Agenda's operations succeeded, of how many: from
+// status.counts, which counts the archived ones too; from the listed ones for a status
+// written before counts existed. Generated operations (a fan-out's items) count like the
+// spec's.
+func operationCounts(ag *popv1.Agenda) (done, total int) {
+	if c := ag.Status.Counts; c != nil {
+		return int(c.Succeeded), int(c.Total)
+	}
+	for _, o := range ag.Status.Operations {
+		if o.State == popv1.OperationSucceeded {
+			done++
+		}
+	}
+	return done, max(len(ag.Spec.Operations), len(ag.Status.Operations))
 }
 
 // RenderTree writes one Agenda as its DAG: operations in dependency order, indented by

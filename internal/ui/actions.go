@@ -12,6 +12,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/archive"
 )
 
 // csrfHeader must be on every POST: a custom header makes a browser ask the UI first (a CORS
@@ -69,9 +70,20 @@ func (s *Server) patchAgenda(w http.ResponseWriter, r *http.Request, patch []byt
 	}
 	a := &popv1.Agenda{}
 	a.Namespace, a.Name = ns, name
-	if s.patchAs(w, r, a, patch) {
-		writeJSON(w, agendaView(a))
+	if !s.patchAs(w, r, a, patch) {
+		return
 	}
+	c, err := s.clients.For(r)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	full, err := archive.WithOperations(r.Context(), c, a) // archived operations too
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, agendaView(full))
 }
 
 // RerunRequest is the body of POST /api/agendas/{ns}/{name}/rerun.

@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/archive"
 )
 
 // agendaFilter is the Agendas list's filters from the query string, bounded.
@@ -81,7 +82,11 @@ func oneAgenda(ctx context.Context, c client.Client, ns, name string) (AgendaVie
 	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &a); err != nil {
 		return AgendaView{}, err
 	}
-	return agendaView(&a), nil
+	full, err := archive.WithOperations(ctx, c, &a) // archived operations too, read as the user
+	if err != nil {
+		return AgendaView{}, err
+	}
+	return agendaView(full), nil
 }
 
 func (s *Server) listInsights(w http.ResponseWriter, r *http.Request) {

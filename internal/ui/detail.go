@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
+	"github.com/pop-operator/pop/internal/archive"
 	"github.com/pop-operator/pop/internal/podspec"
 )
 
@@ -70,7 +71,8 @@ func (s *Server) operationKey(r *http.Request) (client.WithWatch, *popv1.Agenda,
 	}
 	for i := range a.Spec.Operations {
 		if a.Spec.Operations[i].Name == op {
-			return c, &a, op, nil
+			full, err := archive.WithOperations(r.Context(), c, &a) // archived operations too
+			return c, full, op, err
 		}
 	}
 	return nil, nil, "", notFound("operation " + op + " is not in Agenda " + ns + "/" + name)

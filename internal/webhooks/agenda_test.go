@@ -98,8 +98,8 @@ func TestValidateCreateForEach(t *testing.T) {
 			ag:   builders.MakeAgenda("ag", "acme").Op("a", "echo", "@<item>"),
 			want: `spec.operations[0].payload: Invalid value: "@<item>": @<item> exists only in the payload of an operation with forEach`,
 		},
-		"more than 1000 literal items": {
-			ag:   builders.MakeAgenda("ag", "acme").Op("a", "echo").ForEach(make([]any, 1001)),
+		"more than 10000 literal items": {
+			ag:   builders.MakeAgenda("ag", "acme").Op("a", "echo").ForEach(make([]any, 10001)),
 			want: `spec.operations[0].forEach: Invalid value: "[null,`,
 		},
 		"@<pop.phase> outside a finally operation": {
