@@ -89,8 +89,10 @@ func setSuspended(st *popv1.AgendaStatus, ag *popv1.Agenda) {
 // finish summarises the operations into the Agenda's status and says when to look again.
 func (p *planner) finish() Plan {
 	for i := range p.ops {
-		if p.ops[i].State != popv1.OperationWaiting {
-			p.ops[i].BlockedSince = nil // only a waiting operation can be kept from starting
+		if s := &p.ops[i]; s.State != popv1.OperationWaiting {
+			s.BlockedSince = nil // only a waiting operation can be kept from starting
+		} else {
+			s.Message = truncateTo(s.Message, MaxWaitingMessage)
 		}
 	}
 	p.orderGenerated()
@@ -531,8 +533,15 @@ func ptrMicro(t metav1.MicroTime) *metav1.MicroTime { return &t }
 // truncate fits a message into the API's 1,024 characters, cutting on a rune boundary: a
 // split rune is invalid UTF-8, which the API server stores as U+FFFD, so the next pass
 // would see a status that differs from the one it computed and write it again.
-func truncate(s string) string {
-	const limit = 1024
+func truncate(s string) string { return truncateTo(s, 1024) }
+
+// MaxWaitingMessage bounds the message of an operation waiting in progress (a retry's
+// backoff, a refusal, an unavailable HandlerType): the status lists up to parallelism of
+// those at once, and their messages are most of its size (docs/status-layout.md). The
+// attempt's full message is in its Pod; a finished operation keeps up to 1,024.
+const MaxWaitingMessage = 256
+
+func truncateTo(s string, limit int) string {
 	if len(s) <= limit {
 		return s
 	}

