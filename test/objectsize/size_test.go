@@ -68,14 +68,6 @@ func succeededAgenda(n int, out string) *popv1.Agenda {
 	return ag
 }
 
-func size(t *testing.T, ag *popv1.Agenda) int {
-	t.Helper()
-	b, err := json.Marshal(ag)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return len(b)
-}
 
 // Bounds docs/status-layout.md states.
 const (

@@ -28,7 +28,7 @@ import (
 func main() {
 	size := flag.String("size", "full", "benchmark size: small (CI, a few minutes) or full (issue 13's sizes)")
 	out := flag.String("out", "", "folder for results.json, results.md, plots and profiles (default: a temporary folder)")
-	only := flag.String("phases", "", "comma-separated phases to run (idle,tp1,tp10,drain,load,mem,pend); all when empty")
+	only := flag.String("phases", "", "comma-separated phases to run (idle,tp1,tp10,drain,load,mem,pend,large); all when empty")
 	keep := flag.Bool("keep", false, "keep the scratch folder (audit log, manager logs, raw profiles)")
 	drains := flag.String("drains", "", "comma-separated backlog sizes of the drain phase, in place of the size's (e.g. 1000)")
 	flag.Parse()
@@ -162,6 +162,7 @@ func phases(ctx context.Context, r *bench.Runner, want func(string) bool) {
 		{"load", func() error { return r.Loaded(ctx) }},
 		{"mem", func() error { return r.Memory(ctx) }},
 		{"pend", func() error { return r.Pending(ctx) }},
+		{"large", func() error { return r.Large(ctx, s.Name == "full") }},
 	}
 	for _, st := range steps {
 		if !want(st.name) {
