@@ -44,24 +44,29 @@ func BuildManager(ctx context.Context, dir string, overlay map[string]string) (s
 
 var managerBinary struct {
 	once sync.Once
+	dir  string
 	bin  string
 	err  error
 }
 
-// ManagerBinary builds ./cmd/manager once per test process, into a temporary folder that
-// lives as long as the process's temp files (the binary is small next to a test's logs), and
-// returns its path.
+// ManagerBinary builds ./cmd/manager once per test process, into a temporary folder, and
+// returns its path. RemoveManagerBinary (in an AfterSuite) deletes it.
 func ManagerBinary(ctx context.Context) (string, error) {
 	b := &managerBinary
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "pop-manager-bin-")
-		if err != nil {
-			b.err = err
-			return
+		if b.dir, b.err = os.MkdirTemp("", "pop-manager-bin-"); b.err == nil {
+			b.bin, b.err = BuildManager(ctx, b.dir, nil)
 		}
-		b.bin, b.err = BuildManager(ctx, dir, nil)
 	})
 	return b.bin, b.err
+}
+
+// RemoveManagerBinary deletes the folder ManagerBinary built into, if it did.
+func RemoveManagerBinary() error {
+	if managerBinary.dir == "" {
+		return nil
+	}
+	return os.RemoveAll(managerBinary.dir)
 }
 
 // FreeAddr is a loopback address with a port free now, for a child process to listen on.

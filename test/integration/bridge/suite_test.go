@@ -111,4 +111,5 @@ var _ = AfterSuite(func() {
 	if env != nil {
 		Expect(env.Stop()).To(Succeed())
 	}
+	Expect(framework.RemoveManagerBinary()).To(Succeed()) // the centers' manager binary
 })
