@@ -153,6 +153,45 @@ func (c *Config) BindFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.TombstoneRetention, "bridge-tombstone-retention", c.TombstoneRetention, "Keep a deleted bridged Agenda's agendaId taken this long (its record becomes a tombstone); 0 keeps it forever.")
 }
 
+// Args is the command line that BindFlags parses back into c: every --bridge-* flag and
+// --center, the shipped ones (config/bridge, the Helm chart) first in their order, then the
+// tuning ones. Tests that run the manager binary pass a Config to it this way.
+func (c Config) Args() []string {
+	var out []string
+	add := func(flag string, v any) { out = append(out, fmt.Sprintf("--%s=%v", flag, v)) }
+	if len(c.IntakeQueues) > 0 {
+		add("bridge-intake-queues", strings.Join(c.IntakeQueues, ","))
+	}
+	if len(c.CustomerQueues) > 0 {
+		pairs := make([]string, len(c.CustomerQueues))
+		for k, b := range c.CustomerQueues {
+			pairs[k] = b.Customer + "=" + b.URL
+		}
+		add("bridge-customer-queues", strings.Join(pairs, ","))
+	}
+	add("bridge-dead-letter-queue", c.DeadLetterQueue)
+	add("bridge-table", c.Table)
+	add("bridge-region", c.Region)
+	add("center", c.Center)
+	add("bridge-claim-lease", c.ClaimLease)
+	add("bridge-mirror", c.Mirror)
+	add("bridge-max-pending", c.MaxPending)
+	add("bridge-max-pending-per-customer", c.MaxPendingPerCustomer)
+	add("bridge-capacity-aware", c.CapacityAware)
+	add("bridge-capacity-headroom", c.CapacityHeadroom)
+	add("bridge-require-signatures", c.RequireSignatures)
+	add("bridge-sqs-endpoint", c.SQSEndpoint)
+	add("bridge-dynamodb-endpoint", c.DynamoDBEndpoint)
+	add("bridge-defer-delay", c.DeferDelay)
+	add("bridge-max-message-bytes", c.MaxMessageBytes)
+	add("bridge-pollers", c.Pollers)
+	add("bridge-wait-time", c.WaitTime)
+	add("bridge-visibility-timeout", c.VisibilityTimeout)
+	add("bridge-record-ttl", c.RecordTTL)
+	add("bridge-tombstone-retention", c.TombstoneRetention)
+	return out
+}
+
 // Validate reports settings that cannot work together.
 func (c *Config) Validate() error {
 	if c.intakeEnabled() && (c.DeadLetterQueue == "" || c.Table == "") {

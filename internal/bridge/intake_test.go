@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"reflect"
 	"testing"
 	"time"
 
@@ -146,6 +147,37 @@ func TestFlowControlBoundsEachCustomerAndAll(t *testing.T) {
 	f.done("third", "third/y")
 	if _, unseen := f.unseen["third/y"]; unseen || !f.counted.IsZero() {
 		t.Error("an Agenda observed before its creation ended was counted as unseen, or the count was not refreshed")
+	}
+}
+
+// Args is what BindFlags parses back into the same Config, every field set away from its
+// default.
+func TestConfigArgsRoundTrip(t *testing.T) {
+	want := Config{
+		IntakeQueues:    []string{"https://q/shared", "https://q/own"},
+		CustomerQueues:  []QueueBinding{{Customer: "acme", URL: "https://q/acme"}, {Customer: "beta", URL: "https://q/beta"}},
+		DeadLetterQueue: "https://q/dlq", Table: "t", Region: "eu-west-1",
+		SQSEndpoint: "http://127.0.0.1:1", DynamoDBEndpoint: "http://127.0.0.1:2",
+		Mirror: MirrorAll, MaxPending: 7, MaxPendingPerCustomer: 3, DeferDelay: 2 * time.Second,
+		MaxMessageBytes: 1234, Pollers: 5, WaitTime: time.Second, VisibilityTimeout: 3 * time.Second,
+		RequireSignatures: true, RecordTTL: time.Hour, TombstoneRetention: 2 * time.Hour,
+		Center: "west", ClaimLease: 10 * time.Second, CapacityAware: true, CapacityHeadroom: 2,
+	}
+	got := DefaultConfig()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	got.BindFlags(fs)
+	if err := fs.Parse(want.Args()); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("parsed back\n%+v\nwant\n%+v", got, want)
+	}
+	def := DefaultConfig()
+	for k := range reflect.ValueOf(want).NumField() {
+		if reflect.DeepEqual(reflect.ValueOf(want).Field(k).Interface(), reflect.ValueOf(def).Field(k).Interface()) {
+			t.Errorf("field %s is its default in the test: set it, so that Args is checked for it", reflect.TypeOf(want).Field(k).Name)
+		}
 	}
 }
 

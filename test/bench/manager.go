@@ -3,13 +3,10 @@ package bench
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -22,11 +19,10 @@ import (
 // Manager is the manager binary running as a child process with its default flags; only its
 // listen addresses are chosen (free loopback ports) and its kubeconfig given.
 type Manager struct {
-	Cmd         *exec.Cmd
+	*framework.Process
 	MetricsAddr string
 	ProbeAddr   string
 	PprofAddr   string
-	Log         string
 
 	mu      sync.Mutex
 	peakRSS int64 // bytes, since the last ResetPeak
@@ -38,80 +34,37 @@ type Manager struct {
 // measures. Nothing else of the binary differs from `make build`.
 func BuildManager(ctx context.Context, dir string) (string, error) {
 	root := framework.RepoRoot()
-	overlay := map[string]map[string]string{"Replace": {
+	return framework.BuildManager(ctx, dir, map[string]string{
 		filepath.Join(root, "cmd", "manager", "zz_bench_pprof.go"): filepath.Join(root, "test", "bench", "testdata", "manager_pprof.go"),
-	}}
-	raw, err := json.Marshal(overlay)
-	if err != nil {
-		return "", err
-	}
-	ov := filepath.Join(dir, "overlay.json")
-	if err := os.WriteFile(ov, raw, 0o644); err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "manager")
-	cmd := exec.CommandContext(ctx, "go", "build", "-overlay", ov, "-o", bin, "./cmd/manager")
-	cmd.Dir = root
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the manager: %w\n%s", err, out)
-	}
-	return bin, nil
+	})
 }
 
 // StartManager runs bin against the kubeconfig and waits until it is ready.
 func StartManager(ctx context.Context, bin, kubeconfig, dir string) (*Manager, error) {
-	m := &Manager{MetricsAddr: freeAddr(), ProbeAddr: freeAddr(), PprofAddr: freeAddr(),
-		Log: filepath.Join(dir, fmt.Sprintf("manager-%d.log", time.Now().Unix())), stop: make(chan struct{})}
-	logf, err := os.Create(m.Log)
+	m := &Manager{MetricsAddr: framework.FreeAddr(), ProbeAddr: framework.FreeAddr(), PprofAddr: framework.FreeAddr(), stop: make(chan struct{})}
+	var err error
+	m.Process, err = framework.StartProcess(bin, []string{"--metrics-bind-address=" + m.MetricsAddr, "--health-probe-bind-address=" + m.ProbeAddr},
+		[]string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + OperatorNamespace, "POP_BENCH_PPROF=" + m.PprofAddr},
+		filepath.Join(dir, fmt.Sprintf("manager-%d.log", time.Now().Unix())))
 	if err != nil {
-		return nil, err
-	}
-	m.Cmd = exec.Command(bin, "--metrics-bind-address="+m.MetricsAddr, "--health-probe-bind-address="+m.ProbeAddr)
-	m.Cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig, "POD_NAMESPACE="+OperatorNamespace, "POP_BENCH_PPROF="+m.PprofAddr)
-	m.Cmd.Stdout, m.Cmd.Stderr = logf, logf
-	if err := m.Cmd.Start(); err != nil {
 		return nil, err
 	}
 	go m.sample()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + m.ProbeAddr + "/readyz"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return m, nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	if err := m.WaitHTTP(ctx, "http://"+m.ProbeAddr+"/readyz", 60*time.Second); err != nil {
+		m.Stop()
+		return nil, fmt.Errorf("the manager was not ready: %w", err)
 	}
-	m.Stop()
-	return nil, fmt.Errorf("the manager was not ready within 60s; see %s", m.Log)
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
+	return m, nil
 }
 
 // Stop ends the manager (SIGTERM, then SIGKILL after 10 s).
 func (m *Manager) Stop() {
 	close(m.stop)
-	_ = m.Cmd.Process.Signal(os.Interrupt)
-	done := make(chan struct{})
-	go func() { _ = m.Cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		_ = m.Cmd.Process.Kill()
-		<-done
-	}
+	m.Process.Stop(10 * time.Second)
 }
 
 // CPUSeconds is the manager's user+system CPU time so far, from /proc.
-func (m *Manager) CPUSeconds() float64 { return cpuSeconds(m.Cmd.Process.Pid) }
+func (m *Manager) CPUSeconds() float64 { return cpuSeconds(m.Pid()) }
 
 func cpuSeconds(pid int) float64 {
 	raw, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -126,7 +79,7 @@ func cpuSeconds(pid int) float64 {
 }
 
 // RSS returns the manager's resident set now and its lifetime peak (VmHWM), in bytes.
-func (m *Manager) RSS() (now, peak int64) { return procStatus(m.Cmd.Process.Pid) }
+func (m *Manager) RSS() (now, peak int64) { return procStatus(m.Pid()) }
 
 func procStatus(pid int) (rss, hwm int64) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))

@@ -169,7 +169,7 @@ func (r *Runner) StartManager(ctx context.Context) error {
 		return err
 	}
 	r.Mgr = m
-	r.Log("manager running (pid %d, log %s)", m.Cmd.Process.Pid, m.Log)
+	r.Log("manager running (pid %d, log %s)", m.Pid(), m.Log)
 	return nil
 }
 

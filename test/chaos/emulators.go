@@ -44,7 +44,7 @@ func StartEmulators(ctx context.Context, dir string) (*Emulators, error) {
 		return nil, fmt.Errorf("hack/aws-emulators.sh env: %w", err)
 	}
 	vars := exports(out)
-	e := &Emulators{SQSAddr: freeAddr(), DynamoDBAddr: freeAddr(), dir: filepath.Join(dir, "aws"),
+	e := &Emulators{SQSAddr: framework.FreeAddr(), DynamoDBAddr: framework.FreeAddr(), dir: filepath.Join(dir, "aws"),
 		fauxqs: vars["POP_FAUXQS_DIR"], dynamodb: vars["POP_DYNAMODB_DIR"]}
 	if e.fauxqs == "" || e.dynamodb == "" {
 		return nil, fmt.Errorf("hack/aws-emulators.sh env names no POP_FAUXQS_DIR / POP_DYNAMODB_DIR")

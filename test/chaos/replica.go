@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -20,13 +19,7 @@ import (
 
 // BuildManager builds ./cmd/manager into dir exactly as `make build` does.
 func BuildManager(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "manager")
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/manager")
-	cmd.Dir = framework.RepoRoot()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("building the manager: %w\n%s", err, out)
-	}
-	return bin, nil
+	return framework.BuildManager(ctx, dir, nil)
 }
 
 // Life is one process of a replica: when it started, became ready and ended.
@@ -51,7 +44,7 @@ type Replica struct {
 	env      []string
 
 	mu      sync.Mutex
-	cmd     *exec.Cmd
+	proc    *framework.Process
 	lives   []*Life
 	killing bool
 	stopped bool
@@ -78,17 +71,8 @@ func ManagerArgs(r *Replica, certDir string, leaderElect bool) []string {
 
 // NewReplica prepares a replica; Start runs it.
 func NewReplica(name, bin, dir, kubeconfig string) *Replica {
-	return &Replica{Name: name, bin: bin, dir: dir, WebhookAddr: freeAddr(), MetricsAddr: freeAddr(), ProbeAddr: freeAddr(),
-		env: append(os.Environ(), "KUBECONFIG="+kubeconfig, "POD_NAMESPACE="+OperatorNamespace)}
-}
-
-func freeAddr() string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String()
+	return &Replica{Name: name, bin: bin, dir: dir, WebhookAddr: framework.FreeAddr(), MetricsAddr: framework.FreeAddr(),
+		ProbeAddr: framework.FreeAddr(), env: []string{"KUBECONFIG=" + kubeconfig, "POD_NAMESPACE=" + OperatorNamespace}}
 }
 
 // Start runs the replica with args and supervises it until Stop.
@@ -103,23 +87,14 @@ func (r *Replica) Start(args []string) error {
 }
 
 func (r *Replica) spawn() error {
-	logf, err := os.OpenFile(filepath.Join(r.dir, r.Name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	// Should the run itself die, its managers die with it (the process's Pdeathsig).
+	p, err := framework.StartProcess(r.bin, r.args, r.env, filepath.Join(r.dir, r.Name+".log"))
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(r.bin, r.args...)
-	cmd.Env = r.env
-	cmd.Stdout, cmd.Stderr = logf, logf
-	// Should the run itself die, its managers die with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		_ = logf.Close()
-		return err
-	}
-	_ = logf.Close()
 	r.mu.Lock()
-	r.cmd = cmd
-	l := &Life{Pid: cmd.Process.Pid, Started: time.Now()}
+	r.proc = p
+	l := &Life{Pid: p.Pid(), Started: time.Now()}
 	r.lives = append(r.lives, l)
 	r.mu.Unlock()
 	go r.watchReady(l)
@@ -130,9 +105,9 @@ func (r *Replica) supervise() {
 	defer close(r.exited)
 	for {
 		r.mu.Lock()
-		cmd, l := r.cmd, r.lives[len(r.lives)-1]
+		proc, l := r.proc, r.lives[len(r.lives)-1]
 		r.mu.Unlock()
-		err := cmd.Wait()
+		err := proc.Wait()
 		r.mu.Lock()
 		l.Ended, l.Killed = time.Now(), r.killing
 		if !r.killing {
@@ -198,7 +173,7 @@ func (r *Replica) Kill() time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.killing = true
-	_ = r.cmd.Process.Signal(syscall.SIGKILL)
+	_ = r.proc.Cmd.Process.Signal(syscall.SIGKILL) // not proc.Kill: the supervisor waits for it
 	return time.Now()
 }
 
@@ -244,21 +219,16 @@ func (r *Replica) Lives() []Life {
 // Stop ends the replica for good (SIGTERM, SIGKILL after 15 s) and waits for its process.
 func (r *Replica) Stop() {
 	r.mu.Lock()
-	if r.cmd == nil || r.stopped {
+	if r.proc == nil || r.stopped {
 		r.mu.Unlock()
 		return
 	}
 	r.stopped = true
 	r.killing = false
-	_ = r.cmd.Process.Signal(syscall.SIGTERM)
-	p := r.cmd.Process
+	p := r.proc
 	r.mu.Unlock()
-	select {
-	case <-r.exited:
-	case <-time.After(15 * time.Second):
-		_ = p.Kill()
-		<-r.exited
-	}
+	p.Stop(15 * time.Second)
+	<-r.exited
 }
 
 // Pids are the process ids of every process the replica started.

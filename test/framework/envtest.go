@@ -103,3 +103,17 @@ func (e *Env) CreateNamespace(ctx context.Context, prefix string, labels map[str
 	}
 	return ns.Name, nil
 }
+
+// WriteKubeconfig writes a kubeconfig of a new user in system:masters to path, for a manager
+// binary run against this control plane.
+func (e *Env) WriteKubeconfig(name, path string) error {
+	user, err := e.Env.AddUser(envtest.User{Name: name, Groups: []string{"system:masters"}}, nil)
+	if err != nil {
+		return fmt.Errorf("adding the user %s: %w", name, err)
+	}
+	kc, err := user.KubeConfig()
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, kc, 0o600)
+}

@@ -18,7 +18,6 @@ import (
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
@@ -146,7 +145,7 @@ func capacitySplit(east, west *center, westSim *podsim.Simulator, id, queue stri
 	DeferCleanup(func() { east.cfg.CapacityAware, west.cfg.CapacityAware = false, false })
 	east.start()
 	west.start()
-	DeferCleanup(func() { west.kill(); east.kill() })
+	DeferCleanup(func() { west.stop(); east.stop() })
 
 	msgs := make([]outgoing, n)
 	for k := range msgs {
@@ -236,26 +235,27 @@ func runKill(east, west *center, westSim *podsim.Simulator, id, shared string) {
 		}
 	}
 
-	createdBefore := testutil.ToFloat64(bridge.CenterMessages.WithLabelValues("east", "created", ""))
-	takeoversBefore := testutil.ToFloat64(bridge.CenterTakeovers.WithLabelValues("east", "west"))
+	// East's manager process starts here and runs to the end of the run: its counters on
+	// /metrics are this run's.
 	east.start()
 	west.start()
 	DeferCleanup(func() { // east's mirror lets the run's Agendas go (there may be thousands)
-		west.kill()
-		if east.stop == nil {
+		west.stop()
+		if east.proc == nil {
 			east.start()
 		}
 		Expect(east.env.Client.DeleteAllOf(ctx, &popv1.Agenda{}, client.InNamespace(east.ns))).To(Succeed())
 		Eventually(func(g Gomega) map[string]popv1.Agenda { return east.agendas(g) }, 10*time.Minute, time.Second).Should(BeEmpty())
-		east.kill()
+		east.stop()
 	})
+	eastRun := east.runs
 	start := time.Now()
 	sendMessages(r.msgs)
 
 	By("west dies once it holds a sixth of the shared messages")
 	Eventually(func(g Gomega) int { return r.countIn(g, west, "kill-") }, 5*time.Minute, 50*time.Millisecond).
 		Should(BeNumerically(">=", total/6))
-	west.kill()
+	west.kill() // SIGKILL: a crash
 	r.killedAt = time.Now()
 	westAtKill := r.countIn(Default, west, "kill-")
 
@@ -293,9 +293,12 @@ func runKill(east, west *center, westSim *podsim.Simulator, id, shared string) {
 	finished := time.Since(start)
 	ran := r.account(total, westAtKill, drained, finished)
 
-	By("the metrics per center show east's work and its takeovers from west")
-	Expect(testutil.ToFloat64(bridge.CenterMessages.WithLabelValues("east", "created", "")) - createdBefore).To(BeEquivalentTo(ran["east"]))
-	Expect(testutil.ToFloat64(bridge.CenterTakeovers.WithLabelValues("east", "west")) - takeoversBefore).To(BeEquivalentTo(len(r.takenOver)))
+	By("the metrics per center on east's /metrics show its work and its takeovers from west")
+	Expect(east.runs).To(Equal(eastRun), "east's process is the one started with the run")
+	Expect(east.metric(Default, "pop_bridge_center_messages_total", map[string]string{"center": "east", "result": "created", "reason": ""})).
+		To(BeEquivalentTo(ran["east"]))
+	Expect(east.metric(Default, "pop_bridge_center_takeovers_total", map[string]string{"center": "east", "from": "west"})).
+		To(BeEquivalentTo(len(r.takenOver)))
 }
 
 // countIn counts a center's Agendas whose agendaId starts with prefix.

@@ -4,18 +4,19 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	popv1 "github.com/pop-operator/pop/api/v1alpha1"
-	"github.com/pop-operator/pop/controllers"
 	"github.com/pop-operator/pop/internal/bridge"
 	"github.com/pop-operator/pop/internal/popctl"
 	"github.com/pop-operator/pop/test/builders"
@@ -24,32 +25,122 @@ import (
 )
 
 // center is one cluster running POP with its bridge: its control plane, the customer's
-// namespace there, and its manager while it runs.
+// namespace there, and while it runs its manager — the manager binary (./cmd/manager) as a
+// process of its own, as the Helm chart ships it embedded (controllers and bridge, leader
+// election on), with cfg as its --bridge-* flags and --center.
 type center struct {
 	name string
 	env  *framework.Env
 	ns   string
 	cfg  bridge.Config
-	stop context.CancelFunc
+
+	dir         string // its kubeconfig and its processes' logs
+	kubeconfig  string
+	proc        *framework.Process
+	metricsAddr string
+	runs        int
 }
 
+// newCenter prepares a center on a control plane: a kubeconfig of its own user and the
+// operator's namespace (its leader-election Lease, the cluster-wide defaults).
+func newCenter(name string, e *framework.Env, ns string, cfg bridge.Config, dir string) *center {
+	GinkgoHelper()
+	c := &center{name: name, env: e, ns: ns, cfg: cfg, dir: dir, kubeconfig: filepath.Join(dir, name+".kubeconfig")}
+	c.cfg.Center = name
+	Expect(e.WriteKubeconfig("pop-center-"+name, c.kubeconfig)).To(Succeed())
+	Expect(client.IgnoreAlreadyExists(e.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: operatorNamespace}}))).To(Succeed())
+	return c
+}
+
+// operatorNamespace is the manager's namespace (POD_NAMESPACE in the shipped Deployment).
+const operatorNamespace = "pop-system"
+
+// args are the center's command line: the shipped Deployment's (--leader-elect, as
+// config/manager and the chart have it), the Lease's namespace (out of a cluster there is
+// no service-account namespace to default to), its listen addresses (metrics on a free
+// port, probes off), the suite's reconcile concurrency, and the bridge's flags from cfg.
+// No --enable-webhooks: the webhook is off, as in the chaos run's bridge part.
+func (c *center) args() []string {
+	return append([]string{"--leader-elect", "--leader-election-namespace=" + operatorNamespace,
+		"--metrics-bind-address=" + c.metricsAddr, "--health-probe-bind-address=0", "--max-concurrent-reconciles=4"},
+		c.cfg.Args()...)
+}
+
+// start runs the center's manager process and waits until it leads (its controllers and
+// the center keeper run; its intake polls from the start). After a kill that is once the
+// dead process's leader Lease has expired, as for a restarted Pod.
 func (c *center) start() {
 	GinkgoHelper()
-	mgr, err := ctrl.NewManager(c.env.Config, framework.ManagerOptions())
+	Expect(c.proc).To(BeNil(), "%s runs already", c.name)
+	bin, err := framework.ManagerBinary(ctx)
 	Expect(err).NotTo(HaveOccurred())
-	parts, err := controllers.Setup(mgr, controllers.Options{MaxConcurrentReconciles: 4, OperatorNamespace: "pop-system"})
+	c.metricsAddr = framework.FreeAddr()
+	c.runs++
+	// The emulators take any credentials; the default chain reads these.
+	env := []string{"KUBECONFIG=" + c.kubeconfig, "POD_NAMESPACE=" + operatorNamespace,
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=us-east-1"}
+	c.proc, err = framework.StartProcess(bin, c.args(), env, filepath.Join(c.dir, fmt.Sprintf("%s-%d.log", c.name, c.runs)))
 	Expect(err).NotTo(HaveOccurred())
-	Expect(bridge.Setup(ctx, mgr, c.cfg, 4)).To(Succeed())
-	c.stop, err = framework.RunManager(ctx, mgr, parts.Scheduler.Ready(), func(err error) { Fail(err.Error()) })
-	Expect(err).NotTo(HaveOccurred())
+	Eventually(func(g Gomega) float64 {
+		g.Expect(c.proc.Exited()).To(BeFalse(), "%s's manager ended; see %s", c.name, c.proc.Log)
+		return c.metric(g, "leader_election_master_status", nil)
+	}, time.Minute, 100*time.Millisecond).Should(BeEquivalentTo(1), "%s's manager leads; see %s", c.name, c.proc.Log)
 }
 
-// kill stops the center's manager: its bridge neither receives nor renews its claims.
+// kill SIGKILLs the center's manager — a crash: it neither receives nor renews its claims
+// and center lease, writes no last record and does not release its leader Lease.
 func (c *center) kill() {
-	if c.stop != nil {
-		c.stop()
-		c.stop = nil
+	if c.proc != nil {
+		c.proc.Kill()
+		c.proc = nil
 	}
+}
+
+// stop ends the center's manager as a Pod is deleted (SIGTERM): where a spec is done with a
+// center, not where it crashes one.
+func (c *center) stop() {
+	if c.proc != nil {
+		c.proc.Stop(30 * time.Second)
+		c.proc = nil
+	}
+}
+
+// checkAlive fails the spec if the center's manager ended without being stopped.
+func (c *center) checkAlive() {
+	GinkgoHelper()
+	if c.proc != nil {
+		Expect(c.proc.Exited()).To(BeFalse(), "%s's manager ended by itself; see %s", c.name, c.proc.Log)
+	}
+}
+
+// metric sums the samples of a metric on the center's /metrics whose labels have the given
+// values (an empty value also matches a label left out).
+func (c *center) metric(g Gomega, name string, labels map[string]string) float64 {
+	samples, err := framework.Scrape("http://"+c.metricsAddr+"/metrics", name)
+	g.Expect(err).NotTo(HaveOccurred())
+	sum := 0.0
+	for series, v := range samples {
+		if matchesSeries(series, name, labels) {
+			sum += v
+		}
+	}
+	return sum
+}
+
+// matchesSeries says whether a series as the text format writes it (name{k="v",...}) is of
+// the metric name with the labels' values.
+func matchesSeries(series, name string, labels map[string]string) bool {
+	rest, ok := strings.CutPrefix(series, name)
+	if !ok || (rest != "" && rest[0] != '{') {
+		return false
+	}
+	for k, v := range labels {
+		has := strings.Contains(rest, k+"=")
+		if !strings.Contains(rest, fmt.Sprintf("%s=%q", k, v)) && (v != "" || has) {
+			return false
+		}
+	}
+	return true
 }
 
 // agendas are the center's Agendas of the customer, by agendaId.
@@ -78,15 +169,27 @@ func onboardIn(e *framework.Env, id string, key []byte, paused bool) string {
 	return ns
 }
 
-// Two centers: the suite's control plane is "east", a second one started here is "west".
-// They share one signed intake queue, the dead-letter queue and the table. The suite's own
-// manager is stopped meanwhile (it would mirror east's Agendas as a third center).
+// Two centers: the suite's control plane is "east", a second one started here is "west",
+// each with its own manager process. They share one signed intake queue, the dead-letter
+// queue and the table. The pod simulators (the kubelets) stay in this process. The suite's
+// own manager is stopped meanwhile (it would mirror east's Agendas as a third center).
 var _ = Describe("Centers sharing one intake", Ordered, func() {
 	var east, west *center
-	var id, queue string
+	var id, queue, logs string
 	var westSim *podsim.Simulator
+	keepLogs := false
 
 	BeforeAll(func() {
+		var err error
+		logs, err = os.MkdirTemp("", "pop-centers-")
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() {
+			if keepLogs {
+				fmt.Fprintf(GinkgoWriter, "centers: the managers' logs are kept in %s\n", logs)
+				return
+			}
+			Expect(os.RemoveAll(logs)).To(Succeed())
+		})
 		stopManager()
 		DeferCleanup(func() { stopManager = startManager(baseConfig) })
 		env2, err := framework.Start()
@@ -107,15 +210,25 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 		cfg.IntakeQueues, cfg.CustomerQueues = []string{queue}, nil
 		cfg.ClaimLease = time.Minute // no lease lapses on a busy machine, but in the takeover spec
 		cfg.MaxPending, cfg.MaxPendingPerCustomer = 50, 50
-		east = &center{name: "east", env: env, ns: onboardIn(env, id, key, false), cfg: cfg}
-		west = &center{name: "west", env: env2, ns: onboardIn(env2, id, key, false), cfg: cfg}
-		east.cfg.Center, west.cfg.Center = "east", "west"
-		DeferCleanup(func() { west.kill(); east.kill() })
+		east = newCenter("east", env, onboardIn(env, id, key, false), cfg, logs)
+		west = newCenter("west", env2, onboardIn(env2, id, key, false), cfg, logs)
+		DeferCleanup(func() { west.stop(); east.stop() })
 		DeferCleanup(func() { // east's mirror lets its Agendas go (its finalizer)
 			east.start()
 			deleteAgendas(east.ns)
-			east.kill()
+			east.stop()
 		})
+	})
+
+	AfterEach(func() { // a spec leaves no manager running, whatever became of it
+		if CurrentSpecReport().Failed() {
+			keepLogs = true
+		} else {
+			east.checkAlive()
+			west.checkAlive()
+		}
+		east.stop()
+		west.stop()
 	})
 
 	sendSigned := func(agendaID string) { sendTo(queue, popAgenda(id, agendaID), signedBy(popAgenda(id, agendaID))) }
@@ -137,7 +250,7 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 		root.SetArgs([]string{"bridge", "centers", "--table", baseConfig.Table, "--dynamodb-endpoint", baseConfig.DynamoDBEndpoint})
 		Expect(root.ExecuteContext(ctx)).To(Succeed())
 		Expect(out.String()).To(MatchRegexp(`(?m)^east\s+\S+\s+50\s+\d+\s+1\s+-\s+-\s+-$`), "east pulls by --bridge-max-pending alone: no capacity-aware figures")
-		east.kill()
+		east.stop()
 
 		By("the same message again, received by west only")
 		west.start()
@@ -147,7 +260,7 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 			g.Expect(west.agendas(g)).NotTo(HaveKey("first-east"))
 			g.Expect(recordOf(g, id, "first-east").Center).To(Equal("east"))
 		}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
-		west.kill()
+		west.stop()
 	})
 
 	It("runs every Agenda in exactly one center when both receive every message twice", func() {
@@ -176,8 +289,8 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 		GinkgoWriter.Printf("centers split: east %d, west %d\n", len(e), len(w))
 		Consistently(func(g Gomega) int { return len(east.agendas(g)) + len(west.agendas(g)) }, 2*time.Second, 200*time.Millisecond).
 			Should(Equal(n + 1)) // and first-east
-		west.kill()
-		east.kill()
+		west.stop()
+		east.stop()
 	})
 
 	It("lets another center take over a claim whose lease lapsed, and keeps the mirror to the new center", func() {
@@ -199,7 +312,7 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 			g.Expect(r.Version).NotTo(BeZero(), "the Agenda's record, not only the claim")
 			eastVersion = r.Version
 		}, framework.Timeout, framework.Interval).Should(Succeed())
-		east.kill()
+		east.kill() // SIGKILL: its leader Lease stays until it expires
 		Eventually(func(g Gomega) bool {
 			stranded, err := store.Stranded(ctx, recordOf(g, id, "stranded"), time.Now())
 			g.Expect(err).NotTo(HaveOccurred())
@@ -228,8 +341,8 @@ var _ = Describe("Centers sharing one intake", Ordered, func() {
 			g.Expect(r.Center).To(Equal("west"))
 			g.Expect(r.State).To(Equal(string(popv1.PhaseSucceeded)))
 		}, 2*time.Second, 200*time.Millisecond).Should(Succeed())
-		east.kill()
-		west.kill()
+		east.stop()
+		west.stop()
 	})
 
 	It("holds the Agendas of a center cut off from DynamoDB, and cancels those another center took over meanwhile", func() {

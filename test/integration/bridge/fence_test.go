@@ -60,7 +60,8 @@ func chainAgenda(customerID, agendaID string, n int) string {
 	return fmt.Sprintf(`{"agendaId": %q, "customerId": %q, "operations": [%s]}`, agendaID, customerID, strings.Join(ops, ","))
 }
 
-// cutOffDynamoDB points a center's bridge at DynamoDB through a proxy the test can cut.
+// cutOffDynamoDB points a center's bridge at DynamoDB through a proxy the test can cut: its
+// manager process, started next, gets the proxy as --bridge-dynamodb-endpoint.
 func cutOffDynamoDB(c *center) *chaos.Proxy {
 	GinkgoHelper()
 	u, err := url.Parse(baseConfig.DynamoDBEndpoint)
@@ -113,7 +114,6 @@ func fencedSpec(east, west *center, westSim *podsim.Simulator, id, queue string)
 		g.Expect(podsOf(g, west, ags["fenced-kept"])).To(BeNumerically(">=", 1))
 	}, framework.Timeout, framework.Interval).Should(Succeed())
 	east.start()
-	DeferCleanup(east.kill)
 	Eventually(eastAlive, 10*time.Second, 200*time.Millisecond).Should(BeTrue())
 	time.Sleep(bridge.CenterLeaseEvery(lease) + time.Second) // west's keeper has seen east alive
 
@@ -170,8 +170,8 @@ func fencedSpec(east, west *center, westSim *podsim.Simulator, id, queue string)
 	}, 2*framework.Timeout, framework.Interval).Should(Succeed())
 	Expect(recordOf(Default, id, "fenced-resent").Center).To(Equal("east"))
 	GinkgoWriter.Printf("centers fence: west suspended its Agendas %s after losing DynamoDB (lease %s)\n", fencedAfter.Round(100*time.Millisecond), lease)
-	west.kill()
-	east.kill()
+	west.stop()
+	east.stop()
 }
 
 // eastAlive says whether east's center lease holds now.

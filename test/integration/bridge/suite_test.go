@@ -1,6 +1,7 @@
 // Package bridge_test runs the AWS bridge against real emulators (fauxqs for SQS, DynamoDB
 // Local) and a real kube-apiserver (envtest), with POP's controllers and the simulated
-// kubelet (test/podsim) running the Agendas it creates. hack/aws-emulators.sh starts the
+// kubelet (test/podsim) running the Agendas it creates. The centers specs run each center's
+// manager as the manager binary, a process of its own (centers_test.go). hack/aws-emulators.sh starts the
 // emulators; `make test-integration` does so and exports their endpoints.
 package bridge_test
 
@@ -110,4 +111,5 @@ var _ = AfterSuite(func() {
 	if env != nil {
 		Expect(env.Stop()).To(Succeed())
 	}
+	Expect(framework.RemoveManagerBinary()).To(Succeed()) // the centers' manager binary
 })
