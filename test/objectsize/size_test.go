@@ -68,7 +68,6 @@ func succeededAgenda(n int, out string) *popv1.Agenda {
 	return ag
 }
 
-
 // Bounds docs/status-layout.md states.
 const (
 	agendaBound = 1.25 * 1024 * 1024 // spec (≤ MaxSpecBytes) and status: under etcd's limit with room for metadata
