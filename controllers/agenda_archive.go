@@ -85,12 +85,21 @@ func (r *AgendaReconciler) sealed(ag *popv1.Agenda, arch archive.Archive, shards
 
 // writeShard writes shard index of the Agenda. One that exists already is left over from a
 // reconcile whose status write was refused (it was never counted in status.shards), and is
-// replaced.
+// replaced — unless the Agenda as stored counts it, which makes this reconcile stale.
 func (r *AgendaReconciler) writeShard(ctx context.Context, ag *popv1.Agenda, index int32, ops []popv1.OperationStatus) error {
 	shard := archive.NewShard(ag, index, ops)
 	err := r.Client.Create(ctx, shard, client.FieldOwner(AgendaFieldOwner))
 	if !apierrors.IsAlreadyExists(err) {
 		return wrapShardErr(shard, err)
+	}
+	// A shard the stored status already counts must never be replaced: this reconcile read
+	// an Agenda older than its last write (one whose answer was lost) and must start again.
+	var cur popv1.Agenda
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(ag), &cur); err != nil {
+		return wrapShardErr(shard, err)
+	}
+	if cur.UID != ag.UID || cur.Status.Shards > index {
+		return errStale
 	}
 	var old popv1.OperationShard
 	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(shard), &old); err != nil {

@@ -223,13 +223,20 @@ func (r *AgendaReconciler) writeStatus(ctx context.Context, ag *popv1.Agenda, vi
 		} else if len(seals) > 0 {
 			r.sealed(ag, view.arch, seals)
 		}
-		r.recordTransitions(ctx, view.full, &next)
+		prev := view.full
+		if prev == ag { // not expanded (a template, a settled Agenda): ag now holds the new status
+			prev = before
+		}
+		r.recordTransitions(ctx, prev, &next)
 		return nil
 	case apierrors.IsNotFound(err):
 		return nil
 	case apierrors.IsConflict(err):
 		return errStale
 	}
+	// The write may have been stored all the same (a timeout): the cached copy cannot be
+	// trusted, so the next reconcile reads past it (and so sees every shard it counted).
+	r.written.Store(client.ObjectKeyFromObject(ag), writtenVersion{uid: ag.UID})
 	return err
 }
 

@@ -70,7 +70,11 @@ func Expand(ag *popv1.Agenda, arch Archive) []popv1.OperationStatus {
 			}
 			continue
 		}
-		out = append(out, listedItems(ag.Status.Operations, op.Name)...)
+		// A fan-out stored before it recorded its count (before the layout) lists all its
+		// items: count them now, or Compact would seal some and Expand lose them.
+		items := listedItems(ag.Status.Operations, op.Name)
+		out[i].Items = int32(len(items))
+		out = append(out, items...)
 	}
 	return out
 }
@@ -96,8 +100,9 @@ func listedItems(ops []popv1.OperationStatus, group string) []popv1.OperationSta
 // is not stored again. In an Agenda of more than InlineWaitingAbove entries an entry waiting
 // with nothing recorded is left out, unless the archive holds another state for it (a rerun
 // reset it), which the stored entry must hide. The finished entries stored are cut into
-// shards, in order, each closed once it reaches ShardSealBytes or ShardSealCount; the rest,
-// below both, stays stored until more join it.
+// shards, in order, each closed once it reaches ShardSealBytes or ShardSealCount, with the
+// waiting entries at rest (a rerun's resets: see atRest); the rest, below both, stays stored
+// until more join it.
 func Compact(full []popv1.OperationStatus, arch Archive) (seals [][]popv1.OperationStatus, live []popv1.OperationStatus) {
 	inline := len(full) <= popv1.InlineWaitingAbove
 	var shard []popv1.OperationStatus
@@ -110,7 +115,7 @@ func Compact(full []popv1.OperationStatus, arch Archive) (seals [][]popv1.Operat
 			continue
 		case !archived && !inline && idle(o):
 			continue
-		case o.State.IsFinal():
+		case atRest(o) && !(inline && idle(o)): // a small Agenda lists its idle entries
 			shard = append(shard, o)
 			if shardBytes += entryBytes(o); shardBytes >= popv1.ShardSealBytes || len(shard) >= popv1.ShardSealCount {
 				for _, e := range shard {
@@ -131,6 +136,13 @@ func Compact(full []popv1.OperationStatus, arch Archive) (seals [][]popv1.Operat
 		}
 	}
 	return seals, kept
+}
+
+// atRest says whether an entry may be sealed: finished, or waiting with nothing in progress
+// (no retry's backoff, not kept from starting) — what a rerun leaves of the operations it
+// resets. A stored entry of a later reconcile replaces a sealed one.
+func atRest(o popv1.OperationStatus) bool {
+	return o.State.IsFinal() || o.State == popv1.OperationWaiting && o.NextAttemptTime == nil && o.BlockedSince == nil
 }
 
 // idle says whether an entry is waiting with nothing recorded: what Expand makes of an

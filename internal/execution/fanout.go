@@ -322,11 +322,11 @@ func inProgress(s *popv1.OperationStatus) bool {
 // parallelism is the Agenda's bound: spec.parallelism, else the Insight's
 // defaultParallelism, else MaxParallelism.
 func (p *planner) parallelism() int {
-	switch {
+	switch { // clamped: a value stored before the bound was lowered
 	case p.obs.Agenda.Spec.Parallelism != nil:
-		return int(*p.obs.Agenda.Spec.Parallelism)
+		return min(int(*p.obs.Agenda.Spec.Parallelism), popv1.MaxParallelism)
 	case p.obs.DefaultParallelism != nil:
-		return int(*p.obs.DefaultParallelism)
+		return min(int(*p.obs.DefaultParallelism), popv1.MaxParallelism)
 	}
 	return popv1.MaxParallelism
 }

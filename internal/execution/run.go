@@ -89,9 +89,11 @@ func setSuspended(st *popv1.AgendaStatus, ag *popv1.Agenda) {
 // finish summarises the operations into the Agenda's status and says when to look again.
 func (p *planner) finish() Plan {
 	for i := range p.ops {
-		if s := &p.ops[i]; s.State != popv1.OperationWaiting {
+		s := &p.ops[i]
+		if s.State != popv1.OperationWaiting {
 			s.BlockedSince = nil // only a waiting operation can be kept from starting
-		} else {
+		}
+		if !s.State.IsFinal() {
 			s.Message = truncateTo(s.Message, MaxWaitingMessage)
 		}
 	}
@@ -535,10 +537,10 @@ func ptrMicro(t metav1.MicroTime) *metav1.MicroTime { return &t }
 // would see a status that differs from the one it computed and write it again.
 func truncate(s string) string { return truncateTo(s, 1024) }
 
-// MaxWaitingMessage bounds the message of an operation waiting in progress (a retry's
-// backoff, a refusal, an unavailable HandlerType): the status lists up to parallelism of
-// those at once, and their messages are most of its size (docs/status-layout.md). The
-// attempt's full message is in its Pod; a finished operation keeps up to 1,024.
+// MaxWaitingMessage bounds the message of an unfinished operation (a Pending Pod's reason, a
+// retry's backoff, a refusal, an unavailable HandlerType): the status lists up to
+// parallelism of those at once, and their messages are most of its size
+// (docs/status-layout.md). A finished operation keeps up to 1,024.
 const MaxWaitingMessage = 256
 
 func truncateTo(s string, limit int) string {

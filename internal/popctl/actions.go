@@ -64,12 +64,12 @@ func follow(ctx context.Context, g *globals, c client.Reader, w watch.Interface,
 		if !ok {
 			continue
 		}
-		ag, err := shards.expand(ctx, c, stored)
-		if err != nil {
+		if ev.Type == watch.Deleted { // its shards may be gone already
+			_, err := fmt.Fprintf(g.out, "Agenda %s was deleted\n", stored.Name)
 			return true, err
 		}
-		if ev.Type == watch.Deleted {
-			_, err := fmt.Fprintf(g.out, "Agenda %s was deleted\n", ag.Name)
+		ag, err := shards.expand(ctx, c, stored)
+		if err != nil {
 			return true, err
 		}
 		if tty {

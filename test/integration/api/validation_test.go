@@ -75,12 +75,12 @@ var _ = Describe("Agenda validation", func() {
 		Entry("no operations", func(a *popv1.Agenda) {
 			a.Spec.Operations = nil
 		}, "spec.operations: Required value: give operations or a template"),
-		Entry("more than 1000 operations", func(a *popv1.Agenda) {
+		Entry("more than 10000 operations", func(a *popv1.Agenda) {
 			a.Spec.Operations = nil
 			for i := 0; i <= popv1.MaxOperations; i++ {
 				a.Spec.Operations = append(a.Spec.Operations, popv1.Operation{Name: fmt.Sprintf("op%d", i), Type: "echo"})
 			}
-		}, "spec.operations: Too many: 1001: must have at most 1000 items"),
+		}, "spec.operations: Too many: 10001: must have at most 10000 items"),
 		Entry("params that are not an object", func(a *popv1.Agenda) {
 			a.Spec.Params = builders.JSON("just a string")
 		}, "spec.params: Invalid value", "must be of type object"),
@@ -98,10 +98,10 @@ var _ = Describe("Agenda validation", func() {
 			n := int32(0)
 			a.Spec.Parallelism = &n
 		}, "spec.parallelism", "greater than or equal to 1"),
-		Entry("a parallelism over 2000", func(a *popv1.Agenda) {
-			n := int32(2001)
+		Entry("a parallelism over MaxParallelism", func(a *popv1.Agenda) {
+			n := int32(popv1.MaxParallelism + 1)
 			a.Spec.Parallelism = &n
-		}, "spec.parallelism", "less than or equal to 2000"),
+		}, "spec.parallelism", "less than or equal to 1000"),
 		Entry("a negative ttlSecondsAfterFinished", func(a *popv1.Agenda) {
 			n := int32(-5)
 			a.Spec.TTLSecondsAfterFinished = &n
