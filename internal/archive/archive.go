@@ -109,22 +109,20 @@ func Compact(full []popv1.OperationStatus, arch Archive) (seals [][]popv1.Operat
 	shardBytes := 0
 	sealed := map[string]bool{}
 	for _, o := range full {
-		a, archived := arch[o.Name]
-		switch {
-		case archived && equality.Semantic.DeepEqual(a, o):
+		if !stored(o, arch, inline) {
 			continue
-		case !archived && !inline && idle(o):
-			continue
-		case atRest(o) && !(inline && idle(o)): // a small Agenda lists its idle entries
-			shard = append(shard, o)
-			if shardBytes += entryBytes(o); shardBytes >= popv1.ShardSealBytes || len(shard) >= popv1.ShardSealCount {
-				for _, e := range shard {
-					sealed[e.Name] = true
-				}
-				seals, shard, shardBytes = append(seals, shard), nil, 0
-			}
 		}
 		live = append(live, o)
+		if !sealable(o, inline) {
+			continue
+		}
+		shard = append(shard, o)
+		if shardBytes += entryBytes(o); shardBytes >= popv1.ShardSealBytes || len(shard) >= popv1.ShardSealCount {
+			for _, e := range shard {
+				sealed[e.Name] = true
+			}
+			seals, shard, shardBytes = append(seals, shard), nil, 0
+		}
 	}
 	if len(seals) == 0 {
 		return nil, live
@@ -136,6 +134,23 @@ func Compact(full []popv1.OperationStatus, arch Archive) (seals [][]popv1.Operat
 		}
 	}
 	return seals, kept
+}
+
+// stored says whether an entry must be stored (in the status or a new shard): not when the
+// archive holds it unchanged, nor, in a large Agenda, when it is idle and the archive holds
+// nothing for it to hide.
+func stored(o popv1.OperationStatus, arch Archive, inline bool) bool {
+	a, archived := arch[o.Name]
+	if archived {
+		return !equality.Semantic.DeepEqual(a, o)
+	}
+	return inline || !idle(o)
+}
+
+// sealable says whether a stored entry goes into a shard once enough gather: one at rest,
+// but not an idle one of a small Agenda, which lists its idle entries.
+func sealable(o popv1.OperationStatus, inline bool) bool {
+	return atRest(o) && (!inline || !idle(o))
 }
 
 // atRest says whether an entry may be sealed: finished, or waiting with nothing in progress
