@@ -114,7 +114,7 @@ func (r *Runner) large(ctx context.Context, sh LargeShape) error {
 		return err
 	}
 	ns := CustomerNamespace(0)
-	sizes, err := watchSizes(ctx, r.Env, ns)
+	sizes, err := watchSizes(ctx, r.Env, ns, phase)
 	if err != nil {
 		return err
 	}
@@ -183,21 +183,24 @@ func etcdReceivedBytes(e *Env) (float64, error) {
 	return sum, sc.Err()
 }
 
-// sizeWatch records the largest Agenda and OperationShard versions stored in a namespace.
+// sizeWatch records the largest Agenda and OperationShard versions stored in a namespace,
+// of the phase's Agenda only: a new watch first lists what earlier phases left there (the
+// garbage collector that would delete their shards does not run on envtest).
 type sizeWatch struct {
 	mu                sync.Mutex
+	phase             string
 	agenda, shard, nS int
 	cancel            context.CancelFunc
 	wg                sync.WaitGroup
 }
 
-func watchSizes(ctx context.Context, e *Env, ns string) (*sizeWatch, error) {
+func watchSizes(ctx context.Context, e *Env, ns, phase string) (*sizeWatch, error) {
 	wc, err := client.NewWithWatch(e.Config, client.Options{Scheme: e.Client.Scheme()})
 	if err != nil {
 		return nil, err
 	}
 	wctx, cancel := context.WithCancel(ctx)
-	s := &sizeWatch{cancel: cancel}
+	s := &sizeWatch{cancel: cancel, phase: phase}
 	for _, list := range []client.ObjectList{&popv1.AgendaList{}, &popv1.OperationShardList{}} {
 		w, err := wc.Watch(wctx, list, client.InNamespace(ns))
 		if err != nil {
@@ -221,11 +224,15 @@ func (s *sizeWatch) follow(w watch.Interface) {
 			continue
 		}
 		s.mu.Lock()
-		switch ev.Object.(type) {
+		switch o := ev.Object.(type) {
 		case *popv1.Agenda:
-			s.agenda = max(s.agenda, len(b))
+			if PhaseOf(o.Name) == s.phase {
+				s.agenda = max(s.agenda, len(b))
+			}
 		case *popv1.OperationShard:
-			s.shard, s.nS = max(s.shard, len(b)), s.nS+1
+			if PhaseOf(o.Agenda) == s.phase {
+				s.shard, s.nS = max(s.shard, len(b)), s.nS+1
+			}
 		}
 		s.mu.Unlock()
 	}
